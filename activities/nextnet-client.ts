@@ -1,0 +1,204 @@
+import { z } from 'zod';
+
+/**
+ * HTTP client for NextNet.ai's reseller API, as documented in its Reseller API guide: header
+ * `X-Serendipity-API-Key`, paths with trailing slashes. Responses are parsed leniently (unknown fields kept,
+ * ids as strings) because the guide documents fields, not exact shapes.
+ */
+export interface NextNetClientOptions {
+  baseUrl: string;
+  apiKey: string;
+  timeoutMs: number;
+  fetch?: typeof fetch;
+}
+
+export interface RegisterDomainRequest {
+  client_user_email: string;
+  domain_host: string;
+  subscription_tier?: string;
+  industry?: string;
+  business_scope?: string;
+  city?: string;
+  state?: string;
+  cms_platform?: string;
+  auto_trigger_processing?: boolean;
+}
+
+const Id = z.union([z.string(), z.number()]).transform(String);
+
+const DomainSummary = z.looseObject({
+  id: Id,
+  host: z.string(),
+  verification_status: z.string().nullish(),
+  created: z.string().nullish(),
+});
+
+const RegisterDomainResponse = z.looseObject({
+  domain: DomainSummary,
+  client_user: z.looseObject({ id: Id, email: z.string().nullish() }).nullish(),
+  subscription: z.looseObject({ tier: z.string().nullish(), status: z.string().nullish() }).nullish(),
+  wordpress: z.looseObject({ enabled: z.boolean().nullish(), api_key: z.string().nullish() }).nullish(),
+  processing_run_id: z.string().nullish(),
+});
+export type RegisterDomainResponse = z.infer<typeof RegisterDomainResponse>;
+
+const ListedDomain = DomainSummary.extend({
+  client_user: z.looseObject({ id: Id.nullish(), email: z.string().nullish() }).nullish(),
+  client_user_email: z.string().nullish(),
+});
+export type ListedDomain = z.infer<typeof ListedDomain>;
+
+// The list's envelope is undocumented: accept a bare array or the usual paginated shapes.
+const DomainList = z.union([
+  z.array(ListedDomain),
+  z.looseObject({ results: z.array(ListedDomain) }).transform((body) => body.results),
+  z.looseObject({ domains: z.array(ListedDomain) }).transform((body) => body.domains),
+]);
+
+const DomainDashboard = z.union([
+  z.looseObject({ domain: DomainSummary }).transform((body) => body.domain),
+  DomainSummary,
+]);
+export type DomainDashboard = z.infer<typeof DomainSummary>;
+
+export type ResellerErrorKind = 'rejected' | 'unauthorized' | 'not-found' | 'rate-limited' | 'unavailable' | 'unexpected';
+
+/** A failed call, described without the API key or any response secret. */
+export class ResellerApiError extends Error {
+  constructor(
+    readonly kind: ResellerErrorKind,
+    message: string,
+    readonly status?: number,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+    this.name = 'ResellerApiError';
+  }
+}
+
+export class NextNetClient {
+  private readonly fetch: typeof fetch;
+
+  constructor(private readonly options: NextNetClientOptions) {
+    this.fetch = options.fetch ?? fetch;
+  }
+
+  registerDomain(request: RegisterDomainRequest): Promise<RegisterDomainResponse> {
+    return this.call('POST', '/reseller/domains/', RegisterDomainResponse, request);
+  }
+
+  listDomains(): Promise<ListedDomain[]> {
+    return this.call('GET', '/reseller/domains/list/', DomainList);
+  }
+
+  domainDashboard(domainId: string): Promise<DomainDashboard> {
+    return this.call('GET', `/reseller/domains/${encodeURIComponent(domainId)}/dashboard/`, DomainDashboard);
+  }
+
+  /** Removes a domain; one that is already gone counts as removed. */
+  async removeDomain(domainId: string): Promise<'removed' | 'already-gone'> {
+    try {
+      await this.call('DELETE', `/reseller/domains/${encodeURIComponent(domainId)}/remove/`, z.unknown());
+      return 'removed';
+    } catch (err) {
+      if (err instanceof ResellerApiError && err.kind === 'not-found') return 'already-gone';
+      throw err;
+    }
+  }
+
+  private async call<T extends z.ZodType>(method: string, path: string, schema: T, body?: unknown): Promise<z.output<T>> {
+    const what = `NextNet ${method} ${path}`;
+    let response: Response;
+    try {
+      response = await this.fetch(`${this.options.baseUrl}${path}`, {
+        method,
+        headers: {
+          'X-Serendipity-API-Key': this.options.apiKey,
+          Accept: 'application/json',
+          ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(this.options.timeoutMs),
+      });
+    } catch (err) {
+      throw new ResellerApiError('unavailable', `${what} did not answer: ${describeNetworkError(err)}`);
+    }
+
+    const text = await response.text().catch(() => '');
+    if (!response.ok) throw errorFor(what, response, text);
+    let json: unknown = undefined;
+    if (text !== '') {
+      try {
+        json = JSON.parse(text);
+      } catch {
+        throw new ResellerApiError('unexpected', `${what} answered ${response.status} with a body that is not JSON`, response.status);
+      }
+    }
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) {
+      // Field paths only: the body may hold a WordPress key.
+      const fields = parsed.error.issues.map((issue) => issue.path.join('.') || '(root)').join(', ');
+      throw new ResellerApiError('unexpected', `${what} answered ${response.status} with an unexpected shape (fields: ${fields})`, response.status);
+    }
+    return parsed.data;
+  }
+}
+
+function errorFor(what: string, response: Response, text: string): ResellerApiError {
+  const reason = describeErrorBody(text);
+  const status = response.status;
+  const said = `${what} answered ${status}${reason ? `: ${reason}` : ''}`;
+  if (status === 400 || status === 409 || status === 422) return new ResellerApiError('rejected', said, status);
+  if (status === 401 || status === 403) {
+    return new ResellerApiError('unauthorized', `${said} (check RESELLER_API_KEY: it must be an organisation-scoped key of a reseller organisation)`, status);
+  }
+  if (status === 404) return new ResellerApiError('not-found', said, status);
+  if (status === 429) return new ResellerApiError('rate-limited', said, status, parseRetryAfter(response.headers.get('retry-after')));
+  if (status >= 500) return new ResellerApiError('unavailable', said, status, parseRetryAfter(response.headers.get('retry-after')));
+  return new ResellerApiError('unexpected', said, status);
+}
+
+/** `{"detail": "..."}` or Django-style field errors `{"field": ["..."]}`, flattened to one short line. */
+export function describeErrorBody(text: string): string {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return text.replace(/\s+/g, ' ').trim().slice(0, 200);
+  }
+  if (body && typeof body === 'object' && !Array.isArray(body)) {
+    const parts = Object.entries(body as Record<string, unknown>).map(([field, value]) => {
+      const message = Array.isArray(value) ? value.map(String).join(' ') : typeof value === 'string' ? value : JSON.stringify(value);
+      return field === 'detail' || field === 'error' || field === 'message' ? message : `${field}: ${message}`;
+    });
+    return parts.join('; ').slice(0, 300);
+  }
+  return String(body).slice(0, 200);
+}
+
+export function parseRetryAfter(header: string | null, now = Date.now()): number | undefined {
+  if (!header) return undefined;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.round(seconds * 1000);
+  const date = Date.parse(header);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+function describeNetworkError(err: unknown): string {
+  if (err instanceof Error) {
+    if (err.name === 'TimeoutError') return 'timed out';
+    const cause = (err as Error & { cause?: { code?: string; message?: string } }).cause;
+    return cause?.code ?? cause?.message ?? err.message;
+  }
+  return String(err);
+}
+
+/** Verification states we act on; NextNet does not document its strings, so unknown ones count as pending. */
+export type VerificationState = 'verified' | 'pending' | 'failing';
+
+export function classifyVerificationStatus(raw: string | null | undefined): VerificationState {
+  const value = (raw ?? '').trim().toLowerCase();
+  if (['verified', 'active', 'complete', 'completed', 'success', 'succeeded', 'valid', 'ok', 'done'].includes(value)) return 'verified';
+  if (['failed', 'failure', 'error', 'invalid', 'rejected', 'expired'].includes(value)) return 'failing';
+  return 'pending';
+}

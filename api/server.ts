@@ -1,0 +1,35 @@
+import type { AddressInfo } from 'node:net';
+import { Client, Connection } from '@temporalio/client';
+import type { Logger } from 'pino';
+import type { Config } from '../config/index.js';
+import type { SecretVault } from '../vault/index.js';
+import { createApp } from './app.js';
+
+export interface RunningApi {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Connects lazily to Temporal (so the API starts, and answers 503, while Temporal is down) and listens. */
+export async function startApiServer(options: { config: Config; logger: Logger; vault: SecretVault; port?: number }): Promise<RunningApi> {
+  const { config, logger, vault } = options;
+  const connection = Connection.lazy({ address: config.temporal.address });
+  const temporal = new Client({ connection, namespace: config.temporal.namespace });
+  const app = createApp({ config, temporal, vault, logger });
+  const server = app.listen(options.port ?? config.port, '0.0.0.0');
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await connection.close();
+    },
+  };
+}

@@ -1,0 +1,180 @@
+import { z } from 'zod';
+
+/** Dev defaults that let `npm start` run with no configuration; production must set real values. */
+export const DEV_DEFAULTS = {
+  RESELLER_API_KEY: 'sk_org_dev_simulator',
+  CRM_WEBHOOK_SECRET: 'whsec_ZGV2LW9ubHktd2ViaG9vay1zZWNyZXQtMzJieXRlcyE=',
+  OPS_API_TOKEN: 'dev-ops-token',
+  EMAIL_FROM: 'Your Agency <onboarding@agency.localhost>',
+} as const;
+
+// Sender domains that belong to the platform we resell: mail must come from the agency, never from them.
+const PLATFORM_SENDER_DOMAINS = ['nextnet.ai', 'bediscovered.ai', 'netlify.com'];
+
+/** A duration such as `90s`, `5m`, `72h`, `7d` or a number of milliseconds. */
+export const Duration = z
+  .string()
+  .trim()
+  .transform((text, ctx) => {
+    const ms = parseDurationMs(text);
+    if (ms === undefined) {
+      ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration; use e.g. 90s, 5m, 72h, 7d or milliseconds` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+export function parseDurationMs(text: string): number | undefined {
+  const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/.exec(text.trim());
+  if (!match) return undefined;
+  const factor = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] ?? 'ms'] ?? 1;
+  return Math.round(Number(match[1]) * factor);
+}
+
+const port = z.coerce.number().int().min(0).max(65535);
+const url = z.url();
+
+const EnvSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    PORT: port.default(3000),
+    DATA_DIR: z.string().default('.data'),
+
+    TEMPORAL_ADDRESS: z.string().optional(),
+    TEMPORAL_NAMESPACE: z.string().default('default'),
+    TEMPORAL_TASK_QUEUE: z.string().default('onboarding'),
+
+    RESELLER_API_URL: url.optional(),
+    RESELLER_API_KEY: z.string().min(8).optional(),
+    RESELLER_TIMEOUT: Duration.default(10_000),
+
+    CRM_WEBHOOK_SECRET: z
+      .string()
+      .regex(/^whsec_[A-Za-z0-9+/=]{32,}$/, 'must be whsec_ followed by base64 of 24-64 random bytes')
+      .optional(),
+    OPS_API_TOKEN: z.string().min(12, 'must be at least 12 characters').optional(),
+
+    VAULT_KEY: z
+      .string()
+      .refine((v) => decodeVaultKey(v) !== undefined, 'must be 32 bytes as base64 or 64 hex characters')
+      .optional(),
+
+    SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must start with smtp:// or smtps://').optional(),
+    EMAIL_FROM: z
+      .string()
+      .optional()
+      .refine(
+        (from) => !from || !PLATFORM_SENDER_DOMAINS.some((d) => from.toLowerCase().includes(`@${d}`)),
+        'must be an address of the agency, not of the platform it resells',
+      ),
+    OPS_ALERT_EMAIL: z.email().optional(),
+    SIGNUP_URL: url.default('https://app.bediscovered.ai/auth/signup'),
+
+    DNS_POLL_INITIAL: Duration.default(60_000),
+    DNS_POLL_MAX: Duration.default(30 * 60_000),
+    DNS_DEADLINE: Duration.default(72 * 3_600_000),
+
+    SIM_PORT: port.default(4010),
+    MAILDEV_SMTP_PORT: port.default(1025),
+    MAILDEV_WEB_PORT: port.default(1080),
+    TEMPORAL_PORT: port.default(7233),
+    TEMPORAL_UI_PORT: port.default(8233),
+  })
+  .superRefine((env, ctx) => {
+    if (env.NODE_ENV !== 'production') return;
+    for (const name of ['RESELLER_API_URL', 'RESELLER_API_KEY', 'CRM_WEBHOOK_SECRET', 'OPS_API_TOKEN', 'VAULT_KEY', 'SMTP_URL', 'EMAIL_FROM', 'TEMPORAL_ADDRESS'] as const) {
+      if (env[name] === undefined) ctx.addIssue({ code: 'custom', path: [name], message: 'is required when NODE_ENV=production' });
+    }
+  });
+
+export type Env = z.infer<typeof EnvSchema>;
+
+export interface Config {
+  env: Env['NODE_ENV'];
+  logLevel: Env['LOG_LEVEL'];
+  port: number;
+  dataDir: string;
+  temporal: { address: string; namespace: string; taskQueue: string; startsOwnServer: boolean };
+  reseller: { apiUrl: string; apiKey: string; timeoutMs: number; usesSimulator: boolean };
+  webhookSecret: string;
+  opsApiToken: string;
+  vaultKey: Buffer | undefined;
+  email: { smtpUrl: string; from: string; opsAlertTo: string | undefined; signupUrl: string; usesMailDev: boolean };
+  dns: { pollInitialMs: number; pollMaxMs: number; deadlineMs: number };
+  devStack: { simulatorPort: number; mailDevSmtpPort: number; mailDevWebPort: number; temporalPort: number; temporalUiPort: number };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}\nSee .env.example for every variable and its default.`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment once; empty strings count as unset. */
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+  const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v.trim() !== ''));
+  const parsed = EnvSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    // Name the variable and the rule, never the value: it may be a secret.
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.') || 'environment'}: ${issue.message}`));
+  }
+  const env = parsed.data;
+  return {
+    env: env.NODE_ENV,
+    logLevel: env.LOG_LEVEL,
+    port: env.PORT,
+    dataDir: env.DATA_DIR,
+    temporal: {
+      address: env.TEMPORAL_ADDRESS ?? `127.0.0.1:${env.TEMPORAL_PORT}`,
+      namespace: env.TEMPORAL_NAMESPACE,
+      taskQueue: env.TEMPORAL_TASK_QUEUE,
+      startsOwnServer: env.TEMPORAL_ADDRESS === undefined,
+    },
+    reseller: {
+      apiUrl: (env.RESELLER_API_URL ?? `http://127.0.0.1:${env.SIM_PORT}/accounts`).replace(/\/+$/, ''),
+      apiKey: env.RESELLER_API_KEY ?? DEV_DEFAULTS.RESELLER_API_KEY,
+      timeoutMs: env.RESELLER_TIMEOUT,
+      usesSimulator: env.RESELLER_API_URL === undefined,
+    },
+    webhookSecret: env.CRM_WEBHOOK_SECRET ?? DEV_DEFAULTS.CRM_WEBHOOK_SECRET,
+    opsApiToken: env.OPS_API_TOKEN ?? DEV_DEFAULTS.OPS_API_TOKEN,
+    vaultKey: env.VAULT_KEY === undefined ? undefined : decodeVaultKey(env.VAULT_KEY),
+    email: {
+      smtpUrl: env.SMTP_URL ?? `smtp://127.0.0.1:${env.MAILDEV_SMTP_PORT}`,
+      from: env.EMAIL_FROM ?? DEV_DEFAULTS.EMAIL_FROM,
+      opsAlertTo: env.OPS_ALERT_EMAIL,
+      signupUrl: env.SIGNUP_URL,
+      usesMailDev: env.SMTP_URL === undefined,
+    },
+    dns: { pollInitialMs: env.DNS_POLL_INITIAL, pollMaxMs: env.DNS_POLL_MAX, deadlineMs: env.DNS_DEADLINE },
+    devStack: {
+      simulatorPort: env.SIM_PORT,
+      mailDevSmtpPort: env.MAILDEV_SMTP_PORT,
+      mailDevWebPort: env.MAILDEV_WEB_PORT,
+      temporalPort: env.TEMPORAL_PORT,
+      temporalUiPort: env.TEMPORAL_UI_PORT,
+    },
+  };
+}
+
+export function decodeVaultKey(text: string): Buffer | undefined {
+  const trimmed = text.trim();
+  if (/^[0-9a-fA-F]{64}$/.test(trimmed)) return Buffer.from(trimmed, 'hex');
+  const bytes = Buffer.from(trimmed, 'base64');
+  return bytes.length === 32 ? bytes : undefined;
+}
+
+/** For entry points: load the config or print every problem and exit non-zero. */
+export function loadConfigOrExit(): Config {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(78); // EX_CONFIG
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,44 @@
+import { pino, type Logger, type DestinationStream } from 'pino';
+
+/** Every path where a secret can appear in a log object; pino replaces its value with [REDACTED]. */
+export const REDACTED_PATHS = [
+  'apiKey',
+  'api_key',
+  'token',
+  'secret',
+  'password',
+  'value',
+  'wordpressApiKey',
+  '*.apiKey',
+  '*.api_key',
+  '*.token',
+  '*.secret',
+  '*.password',
+  '*.value',
+  '*.wordpressApiKey',
+  'wordpress.api_key',
+  '*.wordpress.api_key',
+  'headers.authorization',
+  'headers["x-serendipity-api-key"]',
+  'headers["webhook-signature"]',
+  'req.headers.authorization',
+  'req.headers["x-serendipity-api-key"]',
+  'req.headers["webhook-signature"]',
+  'req.headers.cookie',
+  'config.reseller.apiKey',
+  'config.webhookSecret',
+  'config.opsApiToken',
+  'config.vaultKey',
+];
+
+export function createLogger(options: { level?: string; name?: string } = {}, destination?: DestinationStream): Logger {
+  return pino(
+    {
+      level: options.level ?? 'info',
+      name: options.name,
+      redact: { paths: REDACTED_PATHS, censor: '[REDACTED]' },
+      base: { pid: process.pid },
+    },
+    destination,
+  );
+}

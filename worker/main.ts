@@ -1,0 +1,24 @@
+import { loadConfigOrExit } from '../config/index.js';
+import { createLogger } from '../config/logger.js';
+import { openVault } from '../vault/index.js';
+import { connectWorker, createOnboardingWorker } from './index.js';
+
+// The worker drains on SIGINT/SIGTERM by itself (shutdownGraceTime), so run() returning is the clean exit.
+const config = loadConfigOrExit();
+const logger = createLogger({ level: config.logLevel, name: 'worker' });
+const { vault } = await openVault(config, logger);
+const connection = await connectWorker(config);
+const { worker, close } = await createOnboardingWorker({
+  config,
+  logger,
+  vault,
+  connection,
+  workflowBundlePath: process.env.WORKFLOW_BUNDLE_PATH || undefined,
+});
+logger.info({ taskQueue: config.temporal.taskQueue, temporal: config.temporal.address }, 'worker started');
+try {
+  await worker.run();
+} finally {
+  close();
+  await connection.close();
+}
