@@ -1,0 +1,228 @@
+import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getStatus, checkDnsNow } from '../workflows/definitions.js';
+import { eventually, startTestStack, uniqueClient, type TestStack } from './support.js';
+
+interface SimDomain {
+  host: string;
+  wordpressApiKey: string | null;
+  verification_status: string;
+}
+interface SimCall {
+  method: string;
+  route: string;
+  status: number | 'dropped';
+  domainHost?: string;
+}
+
+let stack: TestStack;
+beforeAll(async () => {
+  stack = await startTestStack({ dnsVerifyAfterMs: 300 });
+});
+afterAll(async () => {
+  await stack?.close();
+});
+
+const simDomain = async (host: string) =>
+  ((await stack.simulatorCall('GET', '/_simulator/domains')) as SimDomain[]).find((d) => d.host === host);
+const registerCalls = async (host: string) =>
+  ((await stack.simulatorCall('GET', '/_simulator/calls')) as SimCall[]).filter((c) => c.route === 'register' && c.domainHost === host);
+
+describe('the onboarding workflow, on a real Temporal dev server', () => {
+  it('registers the client, vaults the WordPress key, waits for DNS and emails the signup link', async () => {
+    const client = uniqueClient();
+    const handle = await stack.startOnboarding(client);
+    const result = await handle.result();
+
+    expect(result.status).toBe('completed');
+    expect(result.needsAttention).toBeNull();
+    expect(result.steps.map((s) => [s.name, s.state])).toEqual([
+      ['register', 'done'],
+      ['secure-wordpress-key', 'done'],
+      ['await-dns', 'done'],
+      ['send-signup-email', 'done'],
+    ]);
+    expect(result.dns.verificationStatus).toBe('verified');
+
+    const issued = await simDomain(client.domain);
+    expect(issued?.wordpressApiKey).toMatch(/\S{16,}/);
+    const stored = await stack.vault.reveal({ onboardingId: handle.workflowId, name: 'wordpress-api-key' }, { actor: 'test', purpose: 'assert' });
+    expect(stored).toBe(issued!.wordpressApiKey);
+    expect(result.registration?.keyReference).toBe(`vault:${handle.workflowId}/wordpress-api-key`);
+
+    const history = JSON.stringify(await handle.fetchHistory());
+    expect(history).not.toContain(issued!.wordpressApiKey);
+    expect(stack.logs.join('')).not.toContain(issued!.wordpressApiKey);
+
+    const mails = await stack.mail.emails();
+    const signup = mails.find((m) => m.to.some((t) => t.address === client.email));
+    expect(signup?.subject).toContain(client.domain);
+    expect(signup?.text).toContain('https://app.bediscovered.ai/auth/signup');
+    expect(signup?.text).toContain(client.email);
+    expect(signup?.from[0]?.address).toBe('onboarding@agency.test');
+  });
+
+  it('refuses a second workflow for the same client', async () => {
+    const client = uniqueClient();
+    await stack.startOnboarding(client);
+    await expect(stack.startOnboarding(client)).rejects.toBeInstanceOf(WorkflowExecutionAlreadyStartedError);
+  });
+
+  it('rides out storms of 5xx and 429 answers and still completes, registering once', async () => {
+    const client = uniqueClient();
+    await stack.simulatorCall('POST', '/_simulator/faults', { route: 'register', kind: 'status', status: 503, times: 2 });
+    await stack.simulatorCall('POST', '/_simulator/faults', { route: 'register', kind: 'status', status: 429, retryAfterSeconds: 1, times: 1 });
+    await stack.simulatorCall('POST', '/_simulator/faults', { route: 'dashboard', kind: 'status', status: 502, times: 2 });
+    const result = await (await stack.startOnboarding(client)).result();
+
+    expect(result.status).toBe('completed');
+    const calls = await registerCalls(client.domain);
+    expect(calls.map((c) => c.status)).toEqual([503, 503, 429, 201]);
+  });
+
+  it('marks a lost WordPress key as needing attention, without registering twice, and carries on', async () => {
+    const client = uniqueClient();
+    await stack.simulatorCall('POST', '/_simulator/faults', { route: 'register', kind: 'drop-after-write', times: 1 });
+    const handle = await stack.startOnboarding(client);
+    const result = await handle.result();
+
+    expect(result.status).toBe('completed');
+    expect(result.needsAttention?.reason).toBe('WordPress key lost; regenerate it in the NextNet dashboard');
+    expect(result.needsAttention?.items.map((i) => i.code)).toEqual(['wordpress-key-lost']);
+    expect(result.registration).toMatchObject({ wordpressKey: 'lost', foundExisting: true, keyReference: null });
+    expect(result.steps.find((s) => s.name === 'secure-wordpress-key')?.state).toBe('needs-attention');
+    // The dropped call registered the domain; the retry was refused as a duplicate and nothing else was written.
+    expect((await registerCalls(client.domain)).map((c) => c.status)).toEqual(['dropped', 400]);
+    const domains = ((await stack.simulatorCall('GET', '/_simulator/domains')) as SimDomain[]).filter((d) => d.host === client.domain);
+    expect(domains).toHaveLength(1);
+    expect(await stack.vault.has({ onboardingId: handle.workflowId, name: 'wordpress-api-key' })).toBe(false);
+  });
+
+  it('fails with NextNet reason when another account owns the domain', async () => {
+    const client = uniqueClient();
+    await stack.simulatorCall('POST', '/_simulator/foreign-domains', { host: client.domain });
+    const handle = await stack.startOnboarding(client);
+
+    const error = await handle.result().catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(WorkflowFailedError);
+    const status = await handle.query(getStatus);
+    expect(status.status).toBe('failed');
+    expect(status.failure?.type).toBe('DomainOwnedElsewhere');
+    expect(status.failure?.reason).toContain('already registered with NextNet by another account');
+    expect(status.steps.find((s) => s.name === 'register')?.state).toBe('failed');
+  });
+
+  it('ends as failed with NextNet reason when NextNet rejects the data', async () => {
+    const client = uniqueClient();
+    await stack.simulatorCall('POST', '/_simulator/faults', { route: 'register', kind: 'status', status: 400, times: 1 });
+    const handle = await stack.startOnboarding(client);
+    await expect(handle.result()).rejects.toBeInstanceOf(WorkflowFailedError);
+    const status = await handle.query(getStatus);
+    expect(status.status).toBe('failed');
+    expect(status.failure?.type).toBe('ResellerRejected');
+    expect(status.failure?.reason).toMatch(/^NextNet rejected the registration: NextNet POST \/reseller\/domains\/ answered 400/);
+  });
+
+  it('keeps polling while DNS is pending and completes when it verifies late', async () => {
+    const client = uniqueClient();
+    await stack.simulatorCall('POST', '/_simulator/config', { dnsVerifyAfterMs: null });
+    try {
+      const handle = await stack.startOnboarding(client);
+      const waiting = await eventually(async () => {
+        const s = await handle.query(getStatus);
+        return s.dns.checks >= 3 && s;
+      }, { what: 'three DNS checks' });
+      expect(waiting.status).toBe('awaiting-dns');
+      expect(waiting.dns.verificationStatus).toBe('pending');
+
+      await stack.simulatorCall('POST', `/_simulator/domains/${client.domain}/verify`);
+      const result = await handle.result();
+      expect(result.status).toBe('completed');
+      expect(result.dns.checks).toBeGreaterThan(3);
+    } finally {
+      await stack.simulatorCall('POST', '/_simulator/config', { dnsVerifyAfterMs: 300 });
+    }
+  });
+
+  it('checks DNS at once when signalled instead of waiting for the next poll', async () => {
+    const client = uniqueClient();
+    await stack.simulatorCall('POST', '/_simulator/config', { dnsVerifyAfterMs: null });
+    try {
+      const handle = await stack.startOnboarding(client, { dnsPollInitialMs: 3_600_000, dnsPollMaxMs: 3_600_000 });
+      await eventually(async () => (await handle.query(getStatus)).dns.checks === 1, { what: 'the first DNS check' });
+      await stack.simulatorCall('POST', `/_simulator/domains/${client.domain}/verify`);
+      const signalledAt = Date.now();
+      await handle.signal(checkDnsNow);
+      const result = await handle.result();
+      expect(result.status).toBe('completed');
+      expect(result.dns.checks).toBe(2);
+      expect(Date.now() - signalledAt).toBeLessThan(30_000);
+    } finally {
+      await stack.simulatorCall('POST', '/_simulator/config', { dnsVerifyAfterMs: 300 });
+    }
+  });
+
+  it('needs attention past the DNS deadline but keeps waiting, and clears it once DNS verifies', async () => {
+    const client = uniqueClient();
+    await stack.simulatorCall('POST', '/_simulator/config', { dnsVerifyAfterMs: null });
+    try {
+      const handle = await stack.startOnboarding(client, { dnsDeadlineMs: 1_000, dnsPollInitialMs: 300, dnsPollMaxMs: 300 });
+      const stalled = await eventually(async () => {
+        const s = await handle.query(getStatus);
+        return s.needsAttention && s;
+      }, { what: 'needs attention' });
+      expect(stalled.status).toBe('awaiting-dns');
+      expect(stalled.needsAttention?.items[0]?.code).toBe('dns-stalled');
+      expect(stalled.needsAttention?.reason).toContain(`DNS for ${client.domain} not verified`);
+      const alert = await eventually(async () => (await stack.mail.emails()).find((m) => m.to.some((t) => t.address === 'ops@agency.test') && m.subject.includes(client.domain)), { what: 'the ops alert email' });
+      expect(alert.text).toContain(handle.workflowId);
+
+      await stack.simulatorCall('POST', `/_simulator/domains/${client.domain}/verify`);
+      const result = await handle.result();
+      expect(result.status).toBe('completed');
+      expect(result.needsAttention).toBeNull();
+    } finally {
+      await stack.simulatorCall('POST', '/_simulator/config', { dnsVerifyAfterMs: 300 });
+    }
+  });
+
+  it('shows an unknown verification status as it is and keeps waiting', async () => {
+    const client = uniqueClient();
+    await stack.simulatorCall('POST', '/_simulator/config', { dnsVerifyAfterMs: null });
+    try {
+      const handle = await stack.startOnboarding(client);
+      await eventually(async () => (await handle.query(getStatus)).dns.checks >= 1, { what: 'a DNS check' });
+      await stack.simulatorCall('POST', `/_simulator/domains/${client.domain}/status`, { status: 'awaiting_txt_record_v2' });
+      const odd = await eventually(async () => {
+        const s = await handle.query(getStatus);
+        return s.dns.verificationStatus === 'awaiting_txt_record_v2' && s;
+      }, { what: 'the unknown status to show' });
+      expect(odd.status).toBe('awaiting-dns');
+      await stack.simulatorCall('POST', `/_simulator/domains/${client.domain}/verify`);
+      expect((await handle.result()).status).toBe('completed');
+    } finally {
+      await stack.simulatorCall('POST', '/_simulator/config', { dnsVerifyAfterMs: 300 });
+    }
+  });
+
+  it('continues as new during a long DNS wait, keeping its progress and a short history', async () => {
+    const client = uniqueClient();
+    await stack.simulatorCall('POST', '/_simulator/config', { dnsVerifyAfterMs: null });
+    try {
+      const handle = await stack.startOnboarding(client, { dnsChecksPerRun: 2, dnsPollInitialMs: 100, dnsPollMaxMs: 100 });
+      await eventually(async () => (await handle.query(getStatus)).runs >= 3, { what: 'two continue-as-new hops' });
+      await stack.simulatorCall('POST', `/_simulator/domains/${client.domain}/verify`);
+      const result = await handle.result();
+      expect(result.status).toBe('completed');
+      expect(result.runs).toBeGreaterThanOrEqual(3);
+      expect(result.dns.checks).toBeGreaterThanOrEqual(5);
+      expect(result.steps.find((s) => s.name === 'register')?.state).toBe('done');
+      // Registration happened once, in the first run, and was carried across runs.
+      expect(await registerCalls(client.domain)).toHaveLength(1);
+      const lastRunEvents = (await handle.fetchHistory()).events ?? [];
+      expect(lastRunEvents.length).toBeLessThan(60);
+    } finally {
+      await stack.simulatorCall('POST', '/_simulator/config', { dnsVerifyAfterMs: 300 });
+    }
+  });
+});

@@ -1,0 +1,176 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { inject } from 'vitest';
+import { createActivities } from '../activities/index.js';
+import { createSmtpMailer } from '../activities/mailer.js';
+import { NextNetClient } from '../activities/nextnet-client.js';
+import { createLogger } from '../config/logger.js';
+import { startMailDev, type RunningMailDev } from '../scripts/maildev.js';
+import { startSimulator, type RunningSimulator } from '../simulator/app.js';
+import { FileVault } from '../vault/index.js';
+import {
+  onboardingIdFor,
+  ONBOARDING_WORKFLOW_TYPE,
+  type ClientDetails,
+  type OnboardingInput,
+  type OnboardingSettings,
+} from '../workflows/definitions.js';
+import type { onboardClient } from '../workflows/onboarding.js';
+
+// Worker lifecycle chatter hides test output; warnings and errors still show.
+try {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+} catch {
+  // Already installed in this process by an earlier test file.
+}
+
+export const TEST_RESELLER_KEY = 'sk_org_test_reseller_key_0123456789';
+export const TEST_EMAIL_FROM = 'Acme Agency <onboarding@agency.test>';
+export const TEST_SIGNUP_URL = 'https://app.bediscovered.ai/auth/signup';
+
+/** Fast but realistic timings: polls every 200 ms doubling to 1 s, deadline far away unless a test says otherwise. */
+export const FAST_SETTINGS: OnboardingSettings = { dnsPollInitialMs: 200, dnsPollMaxMs: 1_000, dnsDeadlineMs: 3_600_000 };
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Collects every log line the code under test writes, so tests can look for leaked secrets. */
+export function capturedLogger() {
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(String(chunk));
+      done();
+    },
+  });
+  return { logger: createLogger({ level: 'debug' }, stream), lines };
+}
+
+let clientCounter = 0;
+export function uniqueClient(overrides: Partial<ClientDetails> = {}): ClientDetails {
+  const n = `${Date.now().toString(36)}-${(clientCounter++).toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
+  return {
+    clientId: `crm-${n}`,
+    email: `owner-${n}@acme-plumbing.test`,
+    name: 'Acme Plumbing',
+    domain: `acme-${n}.example.com`,
+    cms: 'wordpress',
+    subscriptionTier: 'pro',
+    industry: 'plumbing',
+    businessScope: 'local',
+    city: 'Tampa',
+    state: 'Florida',
+    ...overrides,
+  };
+}
+
+export interface TestStack {
+  simulator: RunningSimulator;
+  mail: RunningMailDev;
+  vault: FileVault;
+  logs: string[];
+  client: Client;
+  taskQueue: string;
+  temporalAddress: string;
+  startOnboarding(client: ClientDetails, settings?: Partial<OnboardingSettings>): Promise<WorkflowHandle<typeof onboardClient>>;
+  simulatorCall(method: string, path: string, body?: unknown): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+/**
+ * The real parts an onboarding touches, on random ports: the shared Temporal dev server, a worker on its own
+ * task queue, the NextNet simulator over HTTP, MailDev over SMTP and a vault in a temp directory.
+ */
+export async function startTestStack(options: { dnsVerifyAfterMs?: number | null } = {}): Promise<TestStack> {
+  const temporalAddress = inject('temporalAddress');
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'onboarding-stack-'));
+  const { logger, lines } = capturedLogger();
+  const simulator = await startSimulator({ apiKeys: [TEST_RESELLER_KEY], dnsVerifyAfterMs: options.dnsVerifyAfterMs ?? 300 });
+  const mail = await startMailDev({ smtpPort: await freePort(), webPort: await freePort(), mailDirectory: path.join(dataDir, 'mail') });
+  const vault = new FileVault(path.join(dataDir, 'vault'), Buffer.alloc(32, 7), logger);
+  const mailer = createSmtpMailer(mail.smtpUrl, TEST_EMAIL_FROM);
+  const taskQueue = `onboarding-test-${Math.random().toString(36).slice(2, 10)}`;
+
+  const nativeConnection = await NativeConnection.connect({ address: temporalAddress });
+  const worker = await Worker.create({
+    connection: nativeConnection,
+    taskQueue,
+    workflowBundle: { codePath: inject('workflowBundlePath') },
+    activities: createActivities({
+      nextnet: new NextNetClient({ baseUrl: simulator.baseUrl, apiKey: TEST_RESELLER_KEY, timeoutMs: 2_000 }),
+      vault,
+      mailer,
+      logger,
+      signupUrl: TEST_SIGNUP_URL,
+      emailFrom: TEST_EMAIL_FROM,
+      opsAlertTo: 'ops@agency.test',
+    }),
+    shutdownGraceTime: '1 second',
+  });
+  const workerRun = worker.run();
+  const connection = await Connection.connect({ address: temporalAddress });
+  const client = new Client({ connection });
+
+  return {
+    simulator,
+    mail,
+    vault,
+    logs: lines,
+    client,
+    taskQueue,
+    temporalAddress,
+    async startOnboarding(details, settings = {}) {
+      const onboardingId = onboardingIdFor(details.clientId);
+      const input: OnboardingInput = { onboardingId, client: details, settings: { ...FAST_SETTINGS, ...settings }, receivedAt: new Date().toISOString() };
+      return client.workflow.start<typeof onboardClient>(ONBOARDING_WORKFLOW_TYPE, { workflowId: onboardingId, taskQueue, args: [input] });
+    },
+    async simulatorCall(method, urlPath, body) {
+      const response = await fetch(`${simulator.url}${urlPath}`, {
+        method,
+        headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      if (!response.ok) throw new Error(`simulator ${method} ${urlPath} answered ${response.status}: ${await response.text()}`);
+      return response.status === 204 ? undefined : response.json();
+    },
+    async close() {
+      worker.shutdown();
+      await workerRun;
+      await connection.close();
+      await nativeConnection.close();
+      mailer.close();
+      await mail.close();
+      await simulator.close();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls until the check passes or the time is up; for states reached asynchronously. */
+export async function eventually<T>(check: () => Promise<T | undefined | false>, { timeoutMs = 30_000, intervalMs = 100, what = 'condition' } = {}): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value) return value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
