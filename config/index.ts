@@ -75,7 +75,10 @@ const EnvSchema = z
     DNS_POLL_MAX: Duration.default(30 * 60_000),
     DNS_DEADLINE: Duration.default(72 * 3_600_000),
 
+    WORKFLOW_BUNDLE_PATH: z.string().optional(),
+
     SIM_PORT: port.default(4010),
+    SIM_DNS_VERIFY_AFTER_MS: z.union([z.literal('never'), z.coerce.number().int().min(0)]).default(30_000),
     MAILDEV_SMTP_PORT: port.default(1025),
     MAILDEV_WEB_PORT: port.default(1080),
     TEMPORAL_PORT: port.default(7233),
@@ -95,14 +98,14 @@ export interface Config {
   logLevel: Env['LOG_LEVEL'];
   port: number;
   dataDir: string;
-  temporal: { address: string; namespace: string; taskQueue: string; startsOwnServer: boolean };
+  temporal: { address: string; namespace: string; taskQueue: string; startsOwnServer: boolean; workflowBundlePath: string | undefined };
   reseller: { apiUrl: string; apiKey: string; timeoutMs: number; usesSimulator: boolean };
   webhookSecret: string;
   opsApiToken: string;
   vaultKey: Buffer | undefined;
   email: { smtpUrl: string; from: string; opsAlertTo: string | undefined; signupUrl: string; usesMailDev: boolean };
   dns: { pollInitialMs: number; pollMaxMs: number; deadlineMs: number };
-  devStack: { simulatorPort: number; mailDevSmtpPort: number; mailDevWebPort: number; temporalPort: number; temporalUiPort: number };
+  devStack: { simulatorPort: number; simulatorDnsVerifyAfterMs: number | null; mailDevSmtpPort: number; mailDevWebPort: number; temporalPort: number; temporalUiPort: number };
 }
 
 export class ConfigError extends Error {
@@ -131,6 +134,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       namespace: env.TEMPORAL_NAMESPACE,
       taskQueue: env.TEMPORAL_TASK_QUEUE,
       startsOwnServer: env.TEMPORAL_ADDRESS === undefined,
+      workflowBundlePath: env.WORKFLOW_BUNDLE_PATH,
     },
     reseller: {
       apiUrl: (env.RESELLER_API_URL ?? `http://127.0.0.1:${env.SIM_PORT}/accounts`).replace(/\/+$/, ''),
@@ -151,6 +155,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     dns: { pollInitialMs: env.DNS_POLL_INITIAL, pollMaxMs: env.DNS_POLL_MAX, deadlineMs: env.DNS_DEADLINE },
     devStack: {
       simulatorPort: env.SIM_PORT,
+      simulatorDnsVerifyAfterMs: env.SIM_DNS_VERIFY_AFTER_MS === 'never' ? null : env.SIM_DNS_VERIFY_AFTER_MS,
       mailDevSmtpPort: env.MAILDEV_SMTP_PORT,
       mailDevWebPort: env.MAILDEV_WEB_PORT,
       temporalPort: env.TEMPORAL_PORT,

@@ -1,12 +1,14 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { Webhook } from 'standardwebhooks';
 import { inject } from 'vitest';
 import { createActivities } from '../activities/index.js';
+import { createApp } from '../api/app.js';
 import { createSmtpMailer } from '../activities/mailer.js';
 import { NextNetClient } from '../activities/nextnet-client.js';
 import { createLogger } from '../config/logger.js';
@@ -173,4 +175,56 @@ export async function eventually<T>(check: () => Promise<T | undefined | false>,
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
+}
+
+export const TEST_WEBHOOK_SECRET = 'whsec_' + Buffer.from('test-webhook-secret-of-32-bytes!').toString('base64');
+export const TEST_OPS_TOKEN = 'test-ops-token-0123456789';
+
+/** Signs a CRM delivery the way a Standard Webhooks sender does. */
+export function signedDelivery(body: string, options: { secret?: string; id?: string; at?: Date } = {}): Record<string, string> {
+  const id = options.id ?? `msg_${Math.random().toString(36).slice(2)}`;
+  const at = options.at ?? new Date();
+  const signature = new Webhook(options.secret ?? TEST_WEBHOOK_SECRET).sign(id, at, body);
+  return {
+    'content-type': 'application/json',
+    'webhook-id': id,
+    'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
+    'webhook-signature': signature,
+  };
+}
+
+export function clientCreatedEvent(client: Partial<ClientDetails> & { clientId: string }) {
+  return { type: 'client.created', timestamp: new Date().toISOString(), data: client };
+}
+
+/** Runs the API's express app on a random port over real HTTP. */
+export async function serveApi(options: { temporal: Client; vault: FileVault; taskQueue: string; logger?: ReturnType<typeof createLogger> }) {
+  const app = createApp({
+    config: {
+      webhookSecret: TEST_WEBHOOK_SECRET,
+      opsApiToken: TEST_OPS_TOKEN,
+      temporal: { address: 'unused', namespace: 'default', taskQueue: options.taskQueue, startsOwnServer: false, workflowBundlePath: undefined },
+      dns: { pollInitialMs: FAST_SETTINGS.dnsPollInitialMs, pollMaxMs: FAST_SETTINGS.dnsPollMaxMs, deadlineMs: FAST_SETTINGS.dnsDeadlineMs },
+    },
+    temporal: options.temporal,
+    vault: options.vault,
+    logger: options.logger ?? createLogger({ level: 'silent' }),
+  });
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url,
+    async post(path: string, body: string, headers: Record<string, string>) {
+      return fetch(`${url}${path}`, { method: 'POST', headers, body });
+    },
+    async ops(method: string, path: string, token: string | null = TEST_OPS_TOKEN) {
+      return fetch(`${url}${path}`, { method, headers: token ? { authorization: `Bearer ${token}` } : {} });
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
 }

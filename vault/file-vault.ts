@@ -33,7 +33,7 @@ export class FileVault implements SecretVault {
     const now = new Date().toISOString();
     await this.writeDurably(ref, this.seal(ref, value, existing?.createdAt ?? now, now));
     const outcome = existing === undefined ? ('created' as const) : ('replaced' as const);
-    this.logger.info({ audit: 'secret.write', onboardingId: ref.onboardingId, secret: ref.name, outcome }, 'secret stored in vault');
+    this.logger.info({ audit: 'secret.write', onboardingId: ref.onboardingId, secretName: ref.name, outcome }, 'secret stored in vault');
     return { reference, outcome };
   }
 
@@ -44,7 +44,7 @@ export class FileVault implements SecretVault {
   async reveal(ref: SecretRef, audit: ReadAudit): Promise<string | undefined> {
     const sealed = await this.read(ref);
     this.logger.info(
-      { audit: 'secret.read', onboardingId: ref.onboardingId, secret: ref.name, actor: audit.actor, purpose: audit.purpose, found: sealed !== undefined, at: new Date().toISOString() },
+      { audit: 'secret.read', onboardingId: ref.onboardingId, secretName: ref.name, actor: audit.actor, purpose: audit.purpose, found: sealed !== undefined, at: new Date().toISOString() },
       'secret read from vault',
     );
     return sealed === undefined ? undefined : this.open(sealed, ref);

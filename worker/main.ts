@@ -13,7 +13,7 @@ const { worker, close } = await createOnboardingWorker({
   logger,
   vault,
   connection,
-  workflowBundlePath: process.env.WORKFLOW_BUNDLE_PATH || undefined,
+  workflowBundlePath: config.temporal.workflowBundlePath,
 });
 logger.info({ taskQueue: config.temporal.taskQueue, temporal: config.temporal.address }, 'worker started');
 try {

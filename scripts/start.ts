@@ -1,0 +1,179 @@
+/**
+ * `npm start`: the whole stack on one machine. Temporal's dev server (state in .data/), the NextNet simulator,
+ * MailDev, the worker and the API, each skipped when configuration points at a real one. Ctrl-C stops them all.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import { pino } from 'pino';
+import pretty from 'pino-pretty';
+import { startApiServer } from '../api/server.js';
+import { loadConfigOrExit } from '../config/index.js';
+import { createLogger, REDACTED_PATHS } from '../config/logger.js';
+import { startSimulator } from '../simulator/app.js';
+import { openVault } from '../vault/index.js';
+import { connectWorker, createOnboardingWorker } from '../worker/index.js';
+import { startMailDev } from './maildev.js';
+import { ensureTemporalCli } from './temporal-cli.mjs';
+
+const config = loadConfigOrExit();
+const logger = process.stdout.isTTY
+  ? pino({ level: config.logLevel, redact: { paths: REDACTED_PATHS, censor: '[REDACTED]' } }, pretty({ colorize: true, ignore: 'pid,hostname' }))
+  : createLogger({ level: config.logLevel });
+const dataDir = path.resolve(config.dataDir);
+await mkdir(dataDir, { recursive: true });
+
+const stops: (() => Promise<void> | void)[] = [];
+let stopping = false;
+async function stopAll(exitCode: number): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    console.log('\nStopping the onboarding stack…');
+    for (const stop of stops.reverse()) {
+      await Promise.resolve()
+        .then(stop)
+        .catch((err: unknown) => console.error(`  while stopping: ${(err as Error).message}`));
+    }
+  }
+  process.exit(exitCode);
+}
+process.on('SIGINT', () => void stopAll(0));
+process.on('SIGTERM', () => void stopAll(0));
+
+const step = (text: string) => console.log(`• ${text}`);
+
+try {
+  const lines: string[] = [];
+
+  if (config.temporal.startsOwnServer) {
+    const cli = await ensureTemporalCli();
+    const dbFile = path.join(dataDir, 'temporal.db');
+    step(`Starting the Temporal dev server (state in ${path.relative(process.cwd(), dbFile)})…`);
+    const server = startTemporalDevServer(cli, dbFile, config.devStack.temporalPort, config.devStack.temporalUiPort);
+    stops.push(() => stopChild(server));
+    await waitForTemporal(config.temporal.address, server);
+    lines.push(`Temporal        ${config.temporal.address}   Web UI http://127.0.0.1:${config.devStack.temporalUiPort}`);
+  } else {
+    step(`Using the Temporal server at ${config.temporal.address} (TEMPORAL_ADDRESS)`);
+    await waitForTemporal(config.temporal.address);
+    lines.push(`Temporal        ${config.temporal.address} (external)`);
+  }
+
+  if (config.reseller.usesSimulator) {
+    step('Starting the NextNet simulator…');
+    const simulator = await startSimulator({
+      port: config.devStack.simulatorPort,
+      apiKeys: [config.reseller.apiKey],
+      dnsVerifyAfterMs: config.devStack.simulatorDnsVerifyAfterMs,
+      stateFile: path.join(dataDir, 'simulator-state.json'),
+      logger: logger.child({ component: 'simulator' }),
+    });
+    stops.push(() => simulator.close());
+    lines.push(`NextNet (sim)   ${simulator.baseUrl}   state: ${simulator.url}/_simulator/domains`);
+  } else {
+    lines.push(`NextNet         ${config.reseller.apiUrl} (RESELLER_API_URL)`);
+  }
+
+  if (config.email.usesMailDev) {
+    step('Starting MailDev…');
+    const mail = await startMailDev({
+      smtpPort: config.devStack.mailDevSmtpPort,
+      webPort: config.devStack.mailDevWebPort,
+      mailDirectory: path.join(dataDir, 'maildev'),
+    });
+    stops.push(() => mail.close());
+    lines.push(`MailDev         SMTP ${mail.smtpUrl}   inbox ${mail.webUrl}`);
+  } else {
+    lines.push(`SMTP            ${config.email.smtpUrl.replace(/\/\/[^@/]*@/, '//***@')} (SMTP_URL)`);
+  }
+
+  const { vault, devKeyFile } = await openVault(config, logger);
+  lines.push(`Vault           ${path.relative(process.cwd(), path.join(dataDir, 'vault'))}/   key: ${devKeyFile ? `${path.relative(process.cwd(), devKeyFile)} (generated dev key, mode 0600)` : 'VAULT_KEY'}`);
+
+  step('Starting the worker (bundling workflows)…');
+  const workerConnection = await connectWorker(config);
+  const { worker, close: closeWorker } = await createOnboardingWorker({
+    config,
+    logger,
+    vault,
+    connection: workerConnection,
+    workflowBundlePath: config.temporal.workflowBundlePath,
+  });
+  const workerRun = worker.run();
+  workerRun.catch((err: unknown) => {
+    logger.error({ err }, 'worker stopped unexpectedly');
+    void stopAll(1);
+  });
+  stops.push(async () => {
+    if (worker.getState() === 'RUNNING') worker.shutdown();
+    await workerRun.catch(() => undefined);
+    closeWorker();
+    await workerConnection.close();
+  });
+  lines.push(`Worker          task queue "${config.temporal.taskQueue}"`);
+
+  const api = await startApiServer({ config, logger, vault });
+  stops.push(() => api.close());
+  lines.push(`API             ${api.url}   (POST /webhooks/crm, GET /v1/onboardings/{id})`);
+
+  console.log(`\nThe onboarding stack is up:\n${lines.map((l) => `  ${l}`).join('\n')}\n`);
+  console.log('Send a signed test webhook:  npm run send-webhook -- --domain acme-plumbing.com --email owner@acme-plumbing.com');
+  console.log('List onboardings:            npm run temporal -- workflow list');
+  console.log('Press Ctrl-C to stop everything.\n');
+} catch (err) {
+  console.error(`\nThe stack did not start: ${(err as Error).message}`);
+  await stopAll(1);
+}
+
+function startTemporalDevServer(cli: string, dbFile: string, port: number, uiPort: number): ChildProcess {
+  const child = spawn(
+    cli,
+    ['server', 'start-dev', '--db-filename', dbFile, '--ip', '127.0.0.1', '--port', String(port), '--ui-port', String(uiPort), '--log-level', 'warn'],
+    // Its own process group: Ctrl-C reaches us once, and we stop it after the worker has drained.
+    { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+  );
+  const relay = (chunk: Buffer) => {
+    for (const line of chunk.toString().split('\n')) if (line.trim()) console.log(`  [temporal] ${line}`);
+  };
+  child.stdout?.on('data', relay);
+  child.stderr?.on('data', relay);
+  child.on('exit', (code, signal) => {
+    if (!stopping) {
+      console.error(`The Temporal dev server exited (${signal ?? `code ${code}`}). Is port ${port} or ${uiPort} already in use?`);
+      void stopAll(1);
+    }
+  });
+  return child;
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function waitForTemporal(address: string, server?: ChildProcess, timeoutMs = 60_000): Promise<void> {
+  const started = Date.now();
+  let reported = 0;
+  for (;;) {
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: 1_000 });
+      await connection.close();
+      return;
+    } catch (err) {
+      if (server && server.exitCode !== null) throw new Error('the Temporal dev server exited during start-up');
+      const waited = Math.round((Date.now() - started) / 1000);
+      if (Date.now() - started > timeoutMs) throw new Error(`Temporal at ${address} did not answer within ${timeoutMs / 1000} s: ${(err as Error).message}`);
+      if (waited >= reported + 5) {
+        reported = waited;
+        console.log(`  still waiting for Temporal at ${address} (${waited} s)…`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+}
+
