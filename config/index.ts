@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { z } from 'zod';
 
 /** Dev defaults that let `npm start` run with no configuration; production must set real values. */
@@ -173,6 +174,8 @@ export function decodeVaultKey(text: string): Buffer | undefined {
 
 /** For entry points: load the config or print every problem and exit non-zero. */
 export function loadConfigOrExit(): Config {
+  // A local .env file (see .env.example) is read when present; real environment variables win.
+  if (existsSync('.env')) process.loadEnvFile('.env');
   try {
     return loadConfig();
   } catch (err) {

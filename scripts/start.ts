@@ -13,7 +13,7 @@ import { loadConfigOrExit } from '../config/index.js';
 import { createLogger, REDACTED_PATHS } from '../config/logger.js';
 import { startSimulator } from '../simulator/app.js';
 import { openVault } from '../vault/index.js';
-import { connectWorker, createOnboardingWorker } from '../worker/index.js';
+import { connectWorker, createOnboardingWorker, routeTemporalLogsTo } from '../worker/index.js';
 import { startMailDev } from './maildev.js';
 import { ensureTemporalCli } from './temporal-cli.mjs';
 
@@ -21,6 +21,8 @@ const config = loadConfigOrExit();
 const logger = process.stdout.isTTY
   ? pino({ level: config.logLevel, redact: { paths: REDACTED_PATHS, censor: '[REDACTED]' } }, pretty({ colorize: true, ignore: 'pid,hostname' }))
   : createLogger({ level: config.logLevel });
+// Worker lifecycle and bundling chatter would bury the stack summary; warnings still show.
+routeTemporalLogsTo(logger, 'WARN');
 const dataDir = path.resolve(config.dataDir);
 await mkdir(dataDir, { recursive: true });
 
@@ -129,11 +131,12 @@ try {
 function startTemporalDevServer(cli: string, dbFile: string, port: number, uiPort: number): ChildProcess {
   const child = spawn(
     cli,
-    ['server', 'start-dev', '--db-filename', dbFile, '--ip', '127.0.0.1', '--port', String(port), '--ui-port', String(uiPort), '--log-level', 'warn'],
+    ['server', 'start-dev', '--db-filename', dbFile, '--ip', '127.0.0.1', '--port', String(port), '--ui-port', String(uiPort), '--log-level', 'error'],
     // Its own process group: Ctrl-C reaches us once, and we stop it after the worker has drained.
     { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
   );
   const relay = (chunk: Buffer) => {
+    if (stopping) return;
     for (const line of chunk.toString().split('\n')) if (line.trim()) console.log(`  [temporal] ${line}`);
   };
   child.stdout?.on('data', relay);

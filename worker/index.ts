@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel, type WorkerOptions } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createActivities } from '../activities/index.js';
 import { createSmtpMailer } from '../activities/mailer.js';
@@ -48,4 +48,15 @@ export async function createOnboardingWorker(options: OnboardingWorkerOptions): 
 
 export async function connectWorker(config: Config): Promise<NativeConnection> {
   return NativeConnection.connect({ address: config.temporal.address });
+}
+
+/** Sends the Temporal SDK's own log lines (worker lifecycle, bundling, retries) through our pino logger. */
+export function routeTemporalLogsTo(logger: Logger, level: LogLevel = 'INFO'): void {
+  const sdkLogger = logger.child({ component: 'temporal-sdk' });
+  Runtime.install({
+    logger: new DefaultLogger(level, ({ level: entryLevel, message, meta }) => {
+      const method = ({ TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' } as const)[entryLevel];
+      sdkLogger[method](meta ?? {}, message);
+    }),
+  });
 }

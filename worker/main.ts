@@ -1,11 +1,12 @@
 import { loadConfigOrExit } from '../config/index.js';
 import { createLogger } from '../config/logger.js';
 import { openVault } from '../vault/index.js';
-import { connectWorker, createOnboardingWorker } from './index.js';
+import { connectWorker, createOnboardingWorker, routeTemporalLogsTo } from './index.js';
 
 // The worker drains on SIGINT/SIGTERM by itself (shutdownGraceTime), so run() returning is the clean exit.
 const config = loadConfigOrExit();
 const logger = createLogger({ level: config.logLevel, name: 'worker' });
+routeTemporalLogsTo(logger);
 const { vault } = await openVault(config, logger);
 const connection = await connectWorker(config);
 const { worker, close } = await createOnboardingWorker({

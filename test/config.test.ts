@@ -1,0 +1,235 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, DEV_DEFAULTS, loadConfig, parseDurationMs } from '../config/index.js';
+
+const HEX_VAULT_KEY = 'ab'.repeat(32);
+const PRODUCTION_ENV = {
+  NODE_ENV: 'production',
+  RESELLER_API_URL: 'https://api.nextnet.ai/accounts',
+  RESELLER_API_KEY: 'sk_org_live_0123456789',
+  CRM_WEBHOOK_SECRET: 'whsec_' + randomBytes(32).toString('base64'),
+  OPS_API_TOKEN: 'ops-token-0123456789',
+  VAULT_KEY: HEX_VAULT_KEY,
+  SMTP_URL: 'smtps://mailer:pw@smtp.agency.example:465',
+  EMAIL_FROM: 'Acme Agency <onboarding@agency.example>',
+  TEMPORAL_ADDRESS: 'temporal.internal:7233',
+};
+
+/** The ConfigError a bad environment raises; fails the test if the environment is accepted. */
+function configErrorFor(env: NodeJS.ProcessEnv): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('expected the configuration to be refused');
+}
+
+describe('defaults', () => {
+  it('an empty environment gives a working development configuration against the local dev stack', () => {
+    const config = loadConfig({});
+
+    expect(config.env).toBe('development');
+    expect(config.logLevel).toBe('info');
+    expect(config.port).toBe(3000);
+    expect(config.dataDir).toBe('.data');
+    expect(config.temporal).toEqual({
+      address: '127.0.0.1:7233',
+      namespace: 'default',
+      taskQueue: 'onboarding',
+      startsOwnServer: true,
+      workflowBundlePath: undefined,
+    });
+    expect(config.reseller).toEqual({
+      apiUrl: 'http://127.0.0.1:4010/accounts',
+      apiKey: DEV_DEFAULTS.RESELLER_API_KEY,
+      timeoutMs: 10_000,
+      usesSimulator: true,
+    });
+    expect(config.webhookSecret).toBe(DEV_DEFAULTS.CRM_WEBHOOK_SECRET);
+    expect(config.opsApiToken).toBe(DEV_DEFAULTS.OPS_API_TOKEN);
+    expect(config.vaultKey).toBeUndefined();
+    expect(config.email).toEqual({
+      smtpUrl: 'smtp://127.0.0.1:1025',
+      from: DEV_DEFAULTS.EMAIL_FROM,
+      opsAlertTo: undefined,
+      signupUrl: 'https://app.bediscovered.ai/auth/signup',
+      usesMailDev: true,
+    });
+    expect(config.dns).toEqual({ pollInitialMs: 60_000, pollMaxMs: 30 * 60_000, deadlineMs: 72 * 3_600_000 });
+    expect(config.devStack).toEqual({
+      simulatorPort: 4010,
+      simulatorDnsVerifyAfterMs: 30_000,
+      mailDevSmtpPort: 1025,
+      mailDevWebPort: 1080,
+      temporalPort: 7233,
+      temporalUiPort: 8233,
+    });
+  });
+
+  it('variables set to an empty or blank string count as unset', () => {
+    const config = loadConfig({ PORT: '', RESELLER_API_KEY: '', VAULT_KEY: '   ', EMAIL_FROM: '', TEMPORAL_ADDRESS: '', DNS_DEADLINE: ' ' });
+
+    expect(config.port).toBe(3000);
+    expect(config.reseller.apiKey).toBe(DEV_DEFAULTS.RESELLER_API_KEY);
+    expect(config.vaultKey).toBeUndefined();
+    expect(config.email.from).toBe(DEV_DEFAULTS.EMAIL_FROM);
+    expect(config.temporal.startsOwnServer).toBe(true);
+    expect(config.dns.deadlineMs).toBe(72 * 3_600_000);
+  });
+
+  it('the dev stack ports move the default URLs and addresses with them', () => {
+    const config = loadConfig({ SIM_PORT: '5010', MAILDEV_SMTP_PORT: '2025', TEMPORAL_PORT: '7999' });
+
+    expect(config.reseller.apiUrl).toBe('http://127.0.0.1:5010/accounts');
+    expect(config.email.smtpUrl).toBe('smtp://127.0.0.1:2025');
+    expect(config.temporal.address).toBe('127.0.0.1:7999');
+  });
+
+  it('a configured Temporal address means the engine does not start its own server', () => {
+    const config = loadConfig({ TEMPORAL_ADDRESS: 'temporal.internal:7233' });
+    expect(config.temporal).toMatchObject({ address: 'temporal.internal:7233', startsOwnServer: false });
+  });
+});
+
+describe('reading values', () => {
+  it.each([
+    ['90s', 90_000],
+    ['5m', 300_000],
+    ['72h', 259_200_000],
+    ['7d', 604_800_000],
+    ['1500', 1_500],
+    ['250ms', 250],
+    ['1.5s', 1_500],
+    [' 2h ', 7_200_000],
+  ])('the duration %j is %d milliseconds', (text, ms) => {
+    expect(parseDurationMs(text)).toBe(ms);
+    expect(loadConfig({ DNS_DEADLINE: text }).dns.deadlineMs).toBe(ms);
+  });
+
+  it.each(['soon', '-5s', '5 weeks', '1e3'])('%j is not accepted as a duration', (text) => {
+    expect(parseDurationMs(text)).toBeUndefined();
+    expect(configErrorFor({ RESELLER_TIMEOUT: text }).problems).toEqual([expect.stringMatching(/^RESELLER_TIMEOUT: .*is not a duration/)]);
+  });
+
+  it('a 64-character hex VAULT_KEY decodes to its 32 bytes', () => {
+    const key = randomBytes(32);
+    const config = loadConfig({ VAULT_KEY: key.toString('hex') });
+    expect(config.vaultKey).toHaveLength(32);
+    expect(config.vaultKey?.equals(key)).toBe(true);
+  });
+
+  it('a base64 VAULT_KEY decodes to its 32 bytes', () => {
+    const key = randomBytes(32);
+    const config = loadConfig({ VAULT_KEY: key.toString('base64') });
+    expect(config.vaultKey).toHaveLength(32);
+    expect(config.vaultKey?.equals(key)).toBe(true);
+  });
+
+  it('SIM_DNS_VERIFY_AFTER_MS=never means the simulator never verifies a domain by itself', () => {
+    expect(loadConfig({ SIM_DNS_VERIFY_AFTER_MS: 'never' }).devStack.simulatorDnsVerifyAfterMs).toBeNull();
+    expect(loadConfig({ SIM_DNS_VERIFY_AFTER_MS: '1200' }).devStack.simulatorDnsVerifyAfterMs).toBe(1_200);
+  });
+
+  it('a trailing slash on RESELLER_API_URL is removed so paths can be appended', () => {
+    const config = loadConfig({ RESELLER_API_URL: 'https://api.nextnet.ai/accounts//' });
+    expect(config.reseller.apiUrl).toBe('https://api.nextnet.ai/accounts');
+    expect(config.reseller.usesSimulator).toBe(false);
+  });
+
+  it('ports are read as numbers', () => {
+    expect(loadConfig({ PORT: '8080' }).port).toBe(8080);
+    expect(configErrorFor({ PORT: '70000' }).problems).toEqual([expect.stringMatching(/^PORT: /)]);
+    expect(configErrorFor({ PORT: 'http' }).problems).toEqual([expect.stringMatching(/^PORT: /)]);
+  });
+});
+
+describe('refusing a wrong configuration', () => {
+  it('a bad VAULT_KEY is named in the error without its value', () => {
+    const badKey = 'correct-horse-battery-staple-vault-passphrase';
+    const error = configErrorFor({ VAULT_KEY: badKey });
+
+    expect(error.problems).toEqual(['VAULT_KEY: must be 32 bytes as base64 or 64 hex characters']);
+    expect(error.message).toContain('VAULT_KEY');
+    expect(error.message).not.toContain(badKey);
+  });
+
+  it('a bad CRM_WEBHOOK_SECRET is named in the error without its value', () => {
+    const badSecret = 'whsec_tooShortButStillSecret';
+    const error = configErrorFor({ CRM_WEBHOOK_SECRET: badSecret });
+
+    expect(error.problems).toEqual([expect.stringMatching(/^CRM_WEBHOOK_SECRET: must be whsec_/)]);
+    expect(error.message).not.toContain(badSecret);
+    expect(error.message).not.toContain('tooShortButStillSecret');
+  });
+
+  it('a too-short RESELLER_API_KEY or OPS_API_TOKEN is named in the error without its value', () => {
+    const error = configErrorFor({ RESELLER_API_KEY: 'sk_1234', OPS_API_TOKEN: 'tok-98765' });
+
+    expect(error.problems).toHaveLength(2);
+    expect(error.problems[0]).toMatch(/^RESELLER_API_KEY: /);
+    expect(error.problems[1]).toBe('OPS_API_TOKEN: must be at least 12 characters');
+    expect(error.message).not.toContain('sk_1234');
+    expect(error.message).not.toContain('tok-98765');
+  });
+
+  it('every problem is listed at once, each under its variable name', () => {
+    const error = configErrorFor({ NODE_ENV: 'staging', LOG_LEVEL: 'loud', SMTP_URL: 'http://mail.example', OPS_ALERT_EMAIL: 'ops' });
+
+    expect(error.name).toBe('ConfigError');
+    expect(error.problems.map((p) => p.split(':')[0])).toEqual(['NODE_ENV', 'LOG_LEVEL', 'SMTP_URL', 'OPS_ALERT_EMAIL']);
+    expect(error.message).toContain('See .env.example');
+  });
+
+  it('production without its secrets and endpoints lists each missing variable', () => {
+    const error = configErrorFor({ NODE_ENV: 'production' });
+
+    expect(error.problems).toEqual(
+      ['RESELLER_API_URL', 'RESELLER_API_KEY', 'CRM_WEBHOOK_SECRET', 'OPS_API_TOKEN', 'VAULT_KEY', 'SMTP_URL', 'EMAIL_FROM', 'TEMPORAL_ADDRESS'].map(
+        (name) => `${name}: is required when NODE_ENV=production`,
+      ),
+    );
+  });
+
+  it('production names just the one variable that is missing', () => {
+    const { VAULT_KEY: _omitted, ...withoutVaultKey } = PRODUCTION_ENV;
+    expect(configErrorFor(withoutVaultKey).problems).toEqual(['VAULT_KEY: is required when NODE_ENV=production']);
+  });
+
+  it('a complete production configuration is accepted and uses none of the dev defaults', () => {
+    const config = loadConfig(PRODUCTION_ENV);
+
+    expect(config.env).toBe('production');
+    expect(config.reseller).toMatchObject({ apiKey: PRODUCTION_ENV.RESELLER_API_KEY, usesSimulator: false });
+    expect(config.webhookSecret).toBe(PRODUCTION_ENV.CRM_WEBHOOK_SECRET);
+    expect(config.email).toMatchObject({ from: PRODUCTION_ENV.EMAIL_FROM, usesMailDev: false });
+    expect(config.temporal.startsOwnServer).toBe(false);
+  });
+
+  // Bug: the production check is a superRefine, which zod skips once any field has failed.
+  it.fails('production with one invalid value still lists the missing variables too', () => {
+    const error = configErrorFor({ NODE_ENV: 'production', PORT: 'http' });
+
+    expect(error.problems).toContain('VAULT_KEY: is required when NODE_ENV=production');
+    expect(error.problems).toHaveLength(9);
+  });
+
+  it.each(['x@nextnet.ai', 'Agency <hello@BeDiscovered.ai>', 'noreply@netlify.com'])('EMAIL_FROM %j at the resold platform is refused', (from) => {
+    expect(configErrorFor({ EMAIL_FROM: from }).problems).toEqual(['EMAIL_FROM: must be an address of the agency, not of the platform it resells']);
+  });
+
+  it('EMAIL_FROM at the agency own domain is accepted', () => {
+    expect(loadConfig({ EMAIL_FROM: 'Acme <hello@acme-agency.com>' }).email.from).toBe('Acme <hello@acme-agency.com>');
+  });
+
+  // Bug: the check is `includes('@nextnet.ai')`, so a platform subdomain slips through.
+  it.fails('EMAIL_FROM at a subdomain of the resold platform is refused', () => {
+    expect(configErrorFor({ EMAIL_FROM: 'x@mail.nextnet.ai' }).problems).toHaveLength(1);
+  });
+
+  // Bug: the same substring check refuses an unrelated domain that merely starts with a platform's name.
+  it.fails('EMAIL_FROM at an unrelated domain that starts with a platform name is accepted', () => {
+    expect(loadConfig({ EMAIL_FROM: 'hello@netlify.community' }).email.from).toBe('hello@netlify.community');
+  });
+});
