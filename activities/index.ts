@@ -8,12 +8,14 @@ import {
 } from '../workflows/definitions.js';
 import { isPermanentSmtpRejection, senderDomain, type Mailer } from './mailer.js';
 import { classifyVerificationStatus, ResellerApiError, type NextNetClient, type VerificationState } from './nextnet-client.js';
+import type { SentEmailLedger } from './sent-email-ledger.js';
 import { composeSignupEmail, escapeHtml } from './signup-email.js';
 
 export interface ActivityDependencies {
   nextnet: NextNetClient;
   vault: SecretVault;
   mailer: Mailer;
+  sentEmails: SentEmailLedger;
   logger: Logger;
   signupUrl: string;
   emailFrom: string;
@@ -53,7 +55,7 @@ export function createActivities(deps: ActivityDependencies) {
           cms_platform: client.cms,
         });
         const key = registered.wordpress?.api_key ?? undefined;
-        const stored = key ? await vault.put(keyRef, key) : undefined;
+        const stored = key ? await putWithRetries(() => vault.put(keyRef, key), log) : undefined;
         log.info({ domainId: registered.domain.id, wordpressKey: stored ? 'stored' : 'none' }, 'domain registered with NextNet');
         return {
           domainId: registered.domain.id,
@@ -112,22 +114,27 @@ export function createActivities(deps: ActivityDependencies) {
     },
 
     async sendSignupEmail(input: { onboardingId: string; client: ClientDetails }): Promise<{ messageId: string; sentAt: string }> {
-      const { client } = input;
+      const { client, onboardingId } = input;
+      const log = deps.logger.child({ onboardingId });
+      const messageId = `<signup.${onboardingId}@${senderDomain(deps.emailFrom)}>`;
+      const earlier = await deps.sentEmails.find(messageId);
+      if (earlier) {
+        log.info({ messageId }, 'signup email was already sent by an earlier attempt; not sending it again');
+        return earlier;
+      }
       const content = composeSignupEmail({ clientName: client.name, email: client.email, domain: client.domain, signupUrl: deps.signupUrl });
       try {
-        const sent = await mailer.send({
-          to: client.email,
-          ...content,
-          messageId: `<signup.${input.onboardingId}@${senderDomain(deps.emailFrom)}>`,
-        });
-        deps.logger.info({ onboardingId: input.onboardingId }, 'signup email sent');
-        return { messageId: sent.messageId, sentAt: new Date().toISOString() };
+        await mailer.send({ to: client.email, ...content, messageId });
       } catch (err) {
         if (isPermanentSmtpRejection(err)) {
           throw ApplicationFailure.nonRetryable(`the mail server refused the signup email: ${(err as Error).message}`, FailureTypes.emailRejected);
         }
         throw err;
       }
+      const sent = { messageId, sentAt: new Date().toISOString() };
+      await deps.sentEmails.record(sent);
+      log.info({ messageId }, 'signup email sent');
+      return sent;
     },
 
     /** Tells a person that an onboarding needs them: always a warning in the log, and an email when configured. */
@@ -149,6 +156,25 @@ export function createActivities(deps: ActivityDependencies) {
 }
 
 export type OnboardingActivities = ReturnType<typeof createActivities>;
+
+/**
+ * The WordPress key exists only in this function's memory until the vault has it: a failed write is retried
+ * here, because an activity retry would find the domain registered and the key gone.
+ */
+async function putWithRetries<T>(put: () => Promise<T>, log: Logger, attempts = 5): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await put();
+    } catch (err) {
+      if (attempt >= attempts) {
+        log.error({ err: (err as Error).message, attempts }, 'could not store the WordPress key in the vault; it is lost');
+        throw err;
+      }
+      log.warn({ err: (err as Error).message, attempt }, 'vault write failed; retrying');
+      await new Promise((resolve) => setTimeout(resolve, 200 * 2 ** attempt));
+    }
+  }
+}
 
 /** Transient trouble retries by policy; a 429's or 503's Retry-After sets the next attempt's delay. */
 function asRetryableFailure(err: unknown): unknown {

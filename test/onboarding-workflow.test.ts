@@ -9,6 +9,7 @@ interface SimDomain {
   verification_status: string;
 }
 interface SimCall {
+  at: string;
   method: string;
   route: string;
   status: number | 'dropped';
@@ -73,14 +74,16 @@ describe('the onboarding workflow, on a real Temporal dev server', () => {
 
   it('rides out storms of 5xx and 429 answers and still completes, registering once', async () => {
     const client = uniqueClient();
+    await stack.simulatorCall('POST', '/_simulator/faults', { route: 'register', kind: 'status', status: 429, retryAfterSeconds: 3, times: 1 });
     await stack.simulatorCall('POST', '/_simulator/faults', { route: 'register', kind: 'status', status: 503, times: 2 });
-    await stack.simulatorCall('POST', '/_simulator/faults', { route: 'register', kind: 'status', status: 429, retryAfterSeconds: 1, times: 1 });
     await stack.simulatorCall('POST', '/_simulator/faults', { route: 'dashboard', kind: 'status', status: 502, times: 2 });
     const result = await (await stack.startOnboarding(client)).result();
 
     expect(result.status).toBe('completed');
     const calls = await registerCalls(client.domain);
-    expect(calls.map((c) => c.status)).toEqual([503, 503, 429, 201]);
+    expect(calls.map((c) => c.status)).toEqual([429, 503, 503, 201]);
+    // The retry after the 429 waited for its Retry-After (3 s), not the 1 s of the retry policy.
+    expect(Date.parse(calls[1]!.at) - Date.parse(calls[0]!.at)).toBeGreaterThanOrEqual(2_900);
   });
 
   it('marks a lost WordPress key as needing attention, without registering twice, and carries on', async () => {

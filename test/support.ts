@@ -11,6 +11,7 @@ import { createActivities } from '../activities/index.js';
 import { createApp } from '../api/app.js';
 import { createSmtpMailer } from '../activities/mailer.js';
 import { NextNetClient } from '../activities/nextnet-client.js';
+import { FileSentEmailLedger } from '../activities/sent-email-ledger.js';
 import { createLogger } from '../config/logger.js';
 import { startMailDev, type RunningMailDev } from '../scripts/maildev.js';
 import { startSimulator, type RunningSimulator } from '../simulator/app.js';
@@ -115,6 +116,7 @@ export async function startTestStack(options: { dnsVerifyAfterMs?: number | null
       nextnet: new NextNetClient({ baseUrl: simulator.baseUrl, apiKey: TEST_RESELLER_KEY, timeoutMs: 2_000 }),
       vault,
       mailer,
+      sentEmails: new FileSentEmailLedger(path.join(dataDir, 'sent-emails')),
       logger,
       signupUrl: TEST_SIGNUP_URL,
       emailFrom: TEST_EMAIL_FROM,

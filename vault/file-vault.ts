@@ -1,7 +1,8 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
+import { writeFileDurably } from './durable-file.js';
 import { secretReference, type ReadAudit, type SecretRef, type SecretVault } from './types.js';
 
 interface SealedSecret {
@@ -31,7 +32,7 @@ export class FileVault implements SecretVault {
     if (existing !== undefined && this.open(existing, ref) === value) return { reference, outcome: 'unchanged' as const };
 
     const now = new Date().toISOString();
-    await this.writeDurably(ref, this.seal(ref, value, existing?.createdAt ?? now, now));
+    await writeFileDurably(this.fileOf(ref), JSON.stringify(this.seal(ref, value, existing?.createdAt ?? now, now)));
     const outcome = existing === undefined ? ('created' as const) : ('replaced' as const);
     this.logger.info({ audit: 'secret.write', onboardingId: ref.onboardingId, secretName: ref.name, outcome }, 'secret stored in vault');
     return { reference, outcome };
@@ -91,27 +92,6 @@ export class FileVault implements SecretVault {
       return Buffer.concat([decipher.update(Buffer.from(sealed.ciphertext, 'base64')), decipher.final()]).toString('utf8');
     } catch {
       throw new Error(`vault entry ${secretReference(ref)} cannot be decrypted: wrong VAULT_KEY or a tampered file`);
-    }
-  }
-
-  private async writeDurably(ref: SecretRef, sealed: SealedSecret): Promise<void> {
-    await mkdir(this.directory, { recursive: true, mode: 0o700 });
-    const target = this.fileOf(ref);
-    const temporary = `${target}.${randomBytes(6).toString('hex')}.tmp`;
-    const file = await open(temporary, 'wx', 0o600);
-    try {
-      await file.writeFile(JSON.stringify(sealed));
-      await file.sync();
-    } finally {
-      await file.close();
-    }
-    await rename(temporary, target);
-    // The rename itself is durable only once the directory entry is synced.
-    const dir = await open(this.directory, 'r');
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
     }
   }
 }

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { createActivities } from '../activities/index.js';
 import { createSmtpMailer } from '../activities/mailer.js';
 import { NextNetClient } from '../activities/nextnet-client.js';
+import { FileSentEmailLedger } from '../activities/sent-email-ledger.js';
 import type { Config } from '../config/index.js';
 import type { SecretVault } from '../vault/index.js';
 
@@ -27,6 +28,7 @@ export async function createOnboardingWorker(options: OnboardingWorkerOptions): 
     nextnet: new NextNetClient({ baseUrl: config.reseller.apiUrl, apiKey: config.reseller.apiKey, timeoutMs: config.reseller.timeoutMs }),
     vault: options.vault,
     mailer,
+    sentEmails: new FileSentEmailLedger(path.resolve(config.dataDir, 'sent-emails')),
     logger: logger.child({ component: 'activities' }),
     signupUrl: config.email.signupUrl,
     emailFrom: config.email.from,

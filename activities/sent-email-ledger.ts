@@ -1,0 +1,40 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { writeFileDurably } from '../vault/durable-file.js';
+
+export interface SentEmail {
+  messageId: string;
+  sentAt: string;
+}
+
+/**
+ * Remembers which emails went out, durably, so a retried activity (a worker crash or a lost completion after
+ * SMTP accepted the message) does not email the client twice.
+ */
+export interface SentEmailLedger {
+  find(messageId: string): Promise<SentEmail | undefined>;
+  record(sent: SentEmail): Promise<void>;
+}
+
+/** One fsynced file per message, under DATA_DIR; workers that share the ledger must share the directory. */
+export class FileSentEmailLedger implements SentEmailLedger {
+  constructor(private readonly directory: string) {}
+
+  async find(messageId: string): Promise<SentEmail | undefined> {
+    try {
+      return JSON.parse(await readFile(this.fileOf(messageId), 'utf8')) as SentEmail;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+
+  async record(sent: SentEmail): Promise<void> {
+    await writeFileDurably(this.fileOf(sent.messageId), JSON.stringify(sent));
+  }
+
+  private fileOf(messageId: string): string {
+    return path.join(this.directory, `${createHash('sha256').update(messageId).digest('hex')}.json`);
+  }
+}
