@@ -77,6 +77,8 @@ const EnvSchema = z
     DNS_DEADLINE: Duration.default(72 * 3_600_000),
 
     WORKFLOW_BUNDLE_PATH: z.string().optional(),
+    WORKER_METRICS_ADDRESS: z.string().regex(/^[^:]+:\d+$/, 'must be host:port, e.g. 0.0.0.0:9464').default('127.0.0.1:9464'),
+    OFFBOARDING_GRACE: Duration.default(7 * 86_400_000),
 
     SIM_PORT: port.default(4010),
     SIM_DNS_VERIFY_AFTER_MS: z.union([z.literal('never'), z.coerce.number().int().min(0)]).default(30_000),
@@ -94,6 +96,9 @@ const EnvSchema = z
 
 export type Env = z.infer<typeof EnvSchema>;
 
+/** Every environment variable the configuration reads (for .env.example and deployment checks). */
+export const ENV_VARIABLE_NAMES = Object.keys(EnvSchema.shape) as (keyof Env)[];
+
 export interface Config {
   env: Env['NODE_ENV'];
   logLevel: Env['LOG_LEVEL'];
@@ -106,6 +111,8 @@ export interface Config {
   vaultKey: Buffer | undefined;
   email: { smtpUrl: string; from: string; opsAlertTo: string | undefined; signupUrl: string; usesMailDev: boolean };
   dns: { pollInitialMs: number; pollMaxMs: number; deadlineMs: number };
+  offboardingGraceMs: number;
+  workerMetricsAddress: string;
   devStack: { simulatorPort: number; simulatorDnsVerifyAfterMs: number | null; mailDevSmtpPort: number; mailDevWebPort: number; temporalPort: number; temporalUiPort: number };
 }
 
@@ -154,6 +161,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       usesMailDev: env.SMTP_URL === undefined,
     },
     dns: { pollInitialMs: env.DNS_POLL_INITIAL, pollMaxMs: env.DNS_POLL_MAX, deadlineMs: env.DNS_DEADLINE },
+    offboardingGraceMs: env.OFFBOARDING_GRACE,
+    workerMetricsAddress: env.WORKER_METRICS_ADDRESS,
     devStack: {
       simulatorPort: env.SIM_PORT,
       simulatorDnsVerifyAfterMs: env.SIM_DNS_VERIFY_AFTER_MS === 'never' ? null : env.SIM_DNS_VERIFY_AFTER_MS,

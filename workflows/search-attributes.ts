@@ -1,0 +1,12 @@
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
+/**
+ * Custom search attributes on every onboarding and offboarding, so ops can find a client in the Temporal UI.
+ * No email or other personal data: search attributes are not encrypted. (Not `Status`: the UI has its own.)
+ */
+export const CrmClientId = defineSearchAttributeKey('CrmClientId', SearchAttributeType.KEYWORD);
+export const OnboardingDomain = defineSearchAttributeKey('OnboardingDomain', SearchAttributeType.KEYWORD);
+export const OnboardingStatus = defineSearchAttributeKey('OnboardingStatus', SearchAttributeType.KEYWORD);
+export const NeedsAttention = defineSearchAttributeKey('NeedsAttention', SearchAttributeType.BOOL);
+
+export const ONBOARDING_SEARCH_ATTRIBUTES = [CrmClientId, OnboardingDomain, OnboardingStatus, NeedsAttention];
