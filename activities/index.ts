@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from 'pino';
 import type { SecretVault } from '../vault/index.js';
@@ -116,7 +117,9 @@ export function createActivities(deps: ActivityDependencies) {
     async sendSignupEmail(input: { onboardingId: string; client: ClientDetails }): Promise<{ messageId: string; sentAt: string }> {
       const { client, onboardingId } = input;
       const log = deps.logger.child({ onboardingId });
-      const messageId = `<signup.${onboardingId}@${senderDomain(deps.emailFrom)}>`;
+      // One message per onboarding and recipient: a corrected address on retry gets its own email.
+      const recipientTag = createHash('sha256').update(client.email.toLowerCase()).digest('hex').slice(0, 12);
+      const messageId = `<signup.${onboardingId}.${recipientTag}@${senderDomain(deps.emailFrom)}>`;
       const earlier = await deps.sentEmails.find(messageId);
       if (earlier) {
         log.info({ messageId }, 'signup email was already sent by an earlier attempt; not sending it again');
@@ -135,6 +138,34 @@ export function createActivities(deps: ActivityDependencies) {
       await deps.sentEmails.record(sent);
       log.info({ messageId }, 'signup email sent');
       return sent;
+    },
+
+    /** Whether the vault holds the onboarding's WordPress key (ops may have stored a regenerated one). */
+    async checkStoredKey(input: { onboardingId: string }): Promise<boolean> {
+      return vault.has({ onboardingId: input.onboardingId, name: 'wordpress-api-key' });
+    },
+
+    /** Removes a domain from NextNet (a churned client, or a registration corrected on retry); gone already is fine. */
+    async releaseDomain(input: { domain: string; domainId?: string | null }): Promise<'removed' | 'already-gone' | 'nothing-registered'> {
+      try {
+        let domainId = input.domainId ?? null;
+        if (!domainId) {
+          const listed = (await nextnet.listDomains()).find((d) => d.host.toLowerCase().replace(/\.$/, '') === input.domain);
+          if (!listed) return 'nothing-registered';
+          domainId = listed.id;
+        }
+        const outcome = await nextnet.removeDomain(domainId);
+        deps.logger.info({ domain: input.domain, domainId, outcome }, 'domain removed from NextNet');
+        return outcome;
+      } catch (err) {
+        throw asRetryableFailure(err);
+      }
+    },
+
+    /** Revokes an offboarded client's secrets: kept for audit, never readable again. */
+    async revokeClientSecrets(input: { onboardingId: string; reason: string }): Promise<{ revoked: boolean }> {
+      const revoked = await vault.revoke({ onboardingId: input.onboardingId, name: 'wordpress-api-key' }, { actor: 'offboarding workflow', purpose: input.reason });
+      return { revoked };
     },
 
     /** Tells a person that an onboarding needs them: always a warning in the log, and an email when configured. */

@@ -1,43 +1,36 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
-import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
+import { z } from 'zod';
 import type { Config } from '../config/index.js';
-import type { SecretVault } from '../vault/index.js';
-import {
-  checkDnsNow,
-  getStatus,
-  onboardingIdFor,
-  ONBOARDING_WORKFLOW_TYPE,
-  type OnboardingInput,
-} from '../workflows/definitions.js';
-import type { onboardClient } from '../workflows/onboarding.js';
+import { SecretRevokedError, type SecretVault } from '../vault/index.js';
 import { CrmEvent } from './crm-events.js';
 import { errorHandler, fieldProblems, HttpError } from './errors.js';
-import { isTemporalUnreachable, temporalUnavailable, translateTemporalError } from './temporal-errors.js';
+import { Onboardings, type OnboardingsConfig } from './onboardings.js';
+import { ListOnboardingsQuery, RetryRequest } from './ops-schemas.js';
 
 export const WEBHOOK_BODY_LIMIT_BYTES = 64 * 1024;
-const TEMPORAL_CALL_TIMEOUT_MS = 5_000;
 
 export interface ApiDependencies {
-  config: Pick<Config, 'webhookSecret' | 'opsApiToken' | 'temporal' | 'dns'>;
+  config: Pick<Config, 'webhookSecret' | 'opsApiToken'> & OnboardingsConfig;
   temporal: Client;
   vault: SecretVault;
   logger: Logger;
 }
 
+const StoreSecretRequest = z.object({ value: z.string().trim().min(8, 'must be the whole key').max(1000) }).strict();
+
 /** The HTTP surface: the CRM intake, the ops endpoints and health checks. Listening is the caller's job. */
 export function createApp(deps: ApiDependencies): express.Express {
   const { config, temporal, vault, logger } = deps;
+  const onboardings = new Onboardings(temporal, config, logger);
   const webhook = new Webhook(config.webhookSecret);
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
   app.use(requestLog(logger));
-
-  // Bounded so a stuck Temporal answers 503 quickly instead of holding the CRM's request open.
-  const withTemporalDeadline = <T>(fn: () => Promise<T>) => temporal.connection.withDeadline(Date.now() + TEMPORAL_CALL_TIMEOUT_MS, fn);
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -52,100 +45,100 @@ export function createApp(deps: ApiDependencies): express.Express {
     }
   });
 
-  app.post(
-    '/webhooks/crm',
-    express.raw({ type: () => true, limit: WEBHOOK_BODY_LIMIT_BYTES }),
-    async (req: Request, res: Response) => {
-      const raw: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-      try {
-        webhook.verify(raw, req.headers as Record<string, string>, { jsonParse: false });
-      } catch (err) {
-        const reason = err instanceof WebhookVerificationError ? err.message : 'signature could not be checked';
-        throw new HttpError(401, 'invalid_signature', `webhook signature rejected: ${reason.toLowerCase()} (Standard Webhooks, headers webhook-id, webhook-timestamp, webhook-signature)`);
-      }
+  app.post('/webhooks/crm', express.raw({ type: () => true, limit: WEBHOOK_BODY_LIMIT_BYTES }), async (req: Request, res: Response) => {
+    const raw: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    try {
+      webhook.verify(raw, req.headers as Record<string, string>, { jsonParse: false });
+    } catch (err) {
+      const reason = err instanceof WebhookVerificationError ? err.message : 'signature could not be checked';
+      throw new HttpError(401, 'invalid_signature', `webhook signature rejected: ${reason.toLowerCase()} (Standard Webhooks, headers webhook-id, webhook-timestamp, webhook-signature)`);
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(raw.toString('utf8'));
+    } catch {
+      throw new HttpError(400, 'malformed_json', 'request body is not valid JSON');
+    }
+    const parsed = CrmEvent.safeParse(body);
+    if (!parsed.success) throw new HttpError(400, 'invalid_payload', 'the webhook payload is invalid', fieldProblems(parsed.error));
 
-      let body: unknown;
-      try {
-        body = JSON.parse(raw.toString('utf8'));
-      } catch {
-        throw new HttpError(400, 'malformed_json', 'request body is not valid JSON');
+    const event = parsed.data;
+    const log = logger.child({ deliveryId: req.get('webhook-id'), eventType: event.type, clientId: event.data.clientId });
+    switch (event.type) {
+      case 'client.created': {
+        const { onboardingId, status } = await onboardings.start(event.data, new Date());
+        log.info({ onboardingId, workflowId: onboardingId, status, domain: event.data.domain }, status === 'started' ? 'onboarding started' : 'duplicate delivery: onboarding already started');
+        res.status(202).json({ onboardingId, workflowId: onboardingId, status });
+        return;
       }
-      const parsed = CrmEvent.safeParse(body);
-      if (!parsed.success) throw new HttpError(400, 'invalid_payload', 'the webhook payload is invalid', fieldProblems(parsed.error));
-
-      const { data } = parsed.data;
-      const onboardingId = onboardingIdFor(data.clientId);
-      const deliveryId = req.get('webhook-id');
-      const log = logger.child({ onboardingId, workflowId: onboardingId, deliveryId });
-      const input: OnboardingInput = {
-        onboardingId,
-        client: data,
-        settings: { dnsPollInitialMs: config.dns.pollInitialMs, dnsPollMaxMs: config.dns.pollMaxMs, dnsDeadlineMs: config.dns.deadlineMs },
-        receivedAt: new Date().toISOString(),
-      };
-      try {
-        await withTemporalDeadline(() =>
-          temporal.workflow.start<typeof onboardClient>(ONBOARDING_WORKFLOW_TYPE, {
-            workflowId: onboardingId,
-            taskQueue: config.temporal.taskQueue,
-            args: [input],
-            // Never a second onboarding for a client, even after the first one has finished.
-            workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-          }),
-        );
-      } catch (err) {
-        if (err instanceof WorkflowExecutionAlreadyStartedError) {
-          log.info('duplicate delivery: onboarding already started');
-          res.status(202).json({ onboardingId, workflowId: onboardingId, status: 'already-started' });
-          return;
-        }
-        if (isTemporalUnreachable(err)) {
-          log.warn({ err: (err as Error).message }, 'Temporal unreachable; asking the CRM to retry');
-          throw temporalUnavailable();
-        }
-        throw err;
+      case 'client.churned': {
+        const outcome = await onboardings.offboard(event.data.clientId, new Date(event.timestamp));
+        log.info({ ...outcome, workflowId: outcome.offboardingId }, 'client churned');
+        res.status(202).json({ ...outcome, workflowId: outcome.offboardingId });
+        return;
       }
-      log.info({ domain: data.domain }, 'onboarding started');
-      res.status(202).json({ onboardingId, workflowId: onboardingId, status: 'started' });
-    },
-  );
+      case 'client.reactivated': {
+        const outcome = await onboardings.reactivate(event.data.clientId, new Date(event.timestamp));
+        log.info({ ...outcome, workflowId: outcome.offboardingId }, 'client reactivated');
+        res.status(202).json({ ...outcome, workflowId: outcome.offboardingId });
+        return;
+      }
+    }
+  });
 
   const ops = express.Router();
   ops.use(bearerToken(config.opsApiToken));
+  ops.use(express.json({ limit: '16kb' }));
+  const actorOf = (req: Request) => `ops-api token holder${req.get('x-ops-actor') ? ` (${req.get('x-ops-actor')})` : ''} from ${req.ip}`;
+  const idOf = (req: Request): string => String(req.params.onboardingId);
 
-  ops.get('/onboardings/:onboardingId', async (req, res) => {
-    const onboardingId = req.params.onboardingId!;
-    const handle = temporal.workflow.getHandle(onboardingId);
-    try {
-      const [description, status] = await withTemporalDeadline(() => Promise.all([handle.describe(), handle.query(getStatus)]));
-      res.json({ ...status, workflowId: onboardingId, workflowStatus: description.status.name });
-    } catch (err) {
-      throw translateTemporalError(err, { onboardingId });
-    }
+  ops.get('/onboardings', async (req, res) => {
+    const query = ListOnboardingsQuery.safeParse(req.query);
+    if (!query.success) throw new HttpError(400, 'invalid_query', 'the list query is invalid', fieldProblems(query.error));
+    res.json(await onboardings.list(query.data));
   });
 
-  ops.get('/onboardings/:onboardingId/secrets/wordpress-api-key', async (req, res) => {
-    const onboardingId = req.params.onboardingId!;
-    const actor = `ops-api token holder${req.get('x-ops-actor') ? ` (${req.get('x-ops-actor')})` : ''} from ${req.ip}`;
-    const value = await vault.reveal({ onboardingId, name: 'wordpress-api-key' }, { actor, purpose: 'ops endpoint' });
-    res.setHeader('Cache-Control', 'no-store');
-    if (value === undefined) throw new HttpError(404, 'secret_not_found', `no WordPress key is stored for onboarding ${JSON.stringify(onboardingId)}`);
-    res.json({ value });
+  ops.get('/onboardings/:onboardingId', async (req, res) => {
+    res.json(await onboardings.status(idOf(req)));
+  });
+
+  ops.post('/onboardings/:onboardingId/retry', async (req, res) => {
+    const request = RetryRequest.safeParse(req.body ?? {});
+    if (!request.success) throw new HttpError(400, 'invalid_retry', 'the retry request is invalid', fieldProblems(request.error));
+    res.status(202).json(await onboardings.retry(idOf(req), request.data, actorOf(req)));
+  });
+
+  ops.post('/onboardings/:onboardingId/cancel', async (req, res) => {
+    await onboardings.cancel(idOf(req));
+    res.status(202).json({ onboardingId: idOf(req), status: 'cancelling' });
   });
 
   ops.post('/onboardings/:onboardingId/dns-check', async (req, res) => {
-    const onboardingId = req.params.onboardingId!;
-    const handle = temporal.workflow.getHandle(onboardingId);
+    await onboardings.checkDnsNow(idOf(req));
+    res.status(202).json({ onboardingId: idOf(req), signal: 'checkDnsNow', status: 'sent' });
+  });
+
+  ops.get('/onboardings/:onboardingId/secrets/wordpress-api-key', async (req, res) => {
+    res.setHeader('Cache-Control', 'no-store');
+    let value: string | undefined;
     try {
-      const description = await withTemporalDeadline(() => handle.describe());
-      if (description.status.name !== 'RUNNING') {
-        throw new HttpError(409, 'onboarding_not_running', `onboarding ${onboardingId} is ${description.status.name.toLowerCase()}; there is no DNS wait to speed up`);
-      }
-      await withTemporalDeadline(() => handle.signal(checkDnsNow));
+      value = await vault.reveal({ onboardingId: idOf(req), name: 'wordpress-api-key' }, { actor: actorOf(req), purpose: 'ops endpoint' });
     } catch (err) {
-      throw translateTemporalError(err, { onboardingId });
+      if (err instanceof SecretRevokedError) throw new HttpError(410, 'secret_revoked', err.message);
+      throw err;
     }
-    res.status(202).json({ onboardingId, signal: 'checkDnsNow', status: 'sent' });
+    if (value === undefined) throw new HttpError(404, 'secret_not_found', `no WordPress key is stored for onboarding ${JSON.stringify(idOf(req))}`);
+    res.json({ value });
+  });
+
+  // After "WordPress key lost": ops regenerate the key in NextNet's dashboard, store it here, then retry.
+  ops.put('/onboardings/:onboardingId/secrets/wordpress-api-key', async (req, res) => {
+    const request = StoreSecretRequest.safeParse(req.body ?? {});
+    if (!request.success) throw new HttpError(400, 'invalid_secret', 'the secret is invalid', fieldProblems(request.error));
+    await onboardings.status(idOf(req)); // 404 for an unknown onboarding
+    const { outcome } = await vault.put({ onboardingId: idOf(req), name: 'wordpress-api-key' }, request.data.value);
+    logger.info({ audit: 'secret.write', onboardingId: idOf(req), actor: actorOf(req), outcome }, 'WordPress key stored by ops');
+    res.status(outcome === 'created' ? 201 : 200).json({ onboardingId: idOf(req), secret: 'wordpress-api-key', outcome });
   });
 
   app.use('/v1', ops);

@@ -56,12 +56,28 @@ export const ClientCreatedData = z.object({
 });
 export type ClientCreatedData = z.infer<typeof ClientCreatedData>;
 
-export const CRM_EVENT_TYPES = ['client.created'] as const;
+export const ClientChurnedData = z.object({ clientId: ClientId, reason: optionalText });
+export const ClientReactivatedData = z.object({ clientId: ClientId });
 
-/** A CRM delivery, in the Standard Webhooks payload convention. */
-export const CrmEvent = z.object({
-  type: z.enum(CRM_EVENT_TYPES, { error: (issue) => `unknown event type ${JSON.stringify(issue.input)}; expected one of: ${CRM_EVENT_TYPES.join(', ')}` }),
-  timestamp: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time' }),
-  data: ClientCreatedData,
-});
+export const CRM_EVENT_TYPES = ['client.created', 'client.churned', 'client.reactivated'] as const;
+
+const timestamp = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time' });
+
+/** A CRM delivery, in the Standard Webhooks payload convention: `{ type, timestamp, data }`. */
+export const CrmEvent = z.discriminatedUnion(
+  'type',
+  [
+    z.object({ type: z.literal('client.created'), timestamp, data: ClientCreatedData }),
+    z.object({ type: z.literal('client.churned'), timestamp, data: ClientChurnedData }),
+    z.object({ type: z.literal('client.reactivated'), timestamp, data: ClientReactivatedData }),
+  ],
+  {
+    error: (issue) => {
+      if (issue.code !== 'invalid_union') return undefined;
+      const type = (issue.input as { type?: unknown } | undefined)?.type;
+      const expected = `expected one of: ${CRM_EVENT_TYPES.join(', ')}`;
+      return type === undefined ? `is required; ${expected}` : `unknown event type ${JSON.stringify(type)}; ${expected}`;
+    },
+  },
+);
 export type CrmEvent = z.infer<typeof CrmEvent>;

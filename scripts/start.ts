@@ -13,6 +13,7 @@ import { loadConfigOrExit } from '../config/index.js';
 import { createLogger, REDACTED_PATHS } from '../config/logger.js';
 import { startSimulator } from '../simulator/app.js';
 import { openVault } from '../vault/index.js';
+import { ONBOARDING_SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
 import { connectWorker, createOnboardingWorker, routeTemporalLogsTo } from '../worker/index.js';
 import { startMailDev } from './maildev.js';
 import { ensureTemporalCli } from './temporal-cli.mjs';
@@ -131,7 +132,10 @@ try {
 function startTemporalDevServer(cli: string, dbFile: string, port: number, uiPort: number): ChildProcess {
   const child = spawn(
     cli,
-    ['server', 'start-dev', '--db-filename', dbFile, '--ip', '127.0.0.1', '--port', String(port), '--ui-port', String(uiPort), '--log-level', 'error'],
+    [
+      'server', 'start-dev', '--db-filename', dbFile, '--ip', '127.0.0.1', '--port', String(port), '--ui-port', String(uiPort), '--log-level', 'error',
+      ...ONBOARDING_SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=${searchAttributeTypeName(key.type)}`]),
+    ],
     // Its own process group: Ctrl-C reaches us once, and we stop it after the worker has drained.
     { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
   );
@@ -180,3 +184,8 @@ async function waitForTemporal(address: string, server?: ChildProcess, timeoutMs
   }
 }
 
+
+/** The CLI's spelling of a search attribute type (Keyword, Bool, ...). */
+function searchAttributeTypeName(valueType: string): string {
+  return { KEYWORD: 'Keyword', BOOL: 'Bool', TEXT: 'Text', INT: 'Int', DOUBLE: 'Double', DATETIME: 'Datetime', KEYWORD_LIST: 'KeywordList' }[valueType] ?? valueType;
+}

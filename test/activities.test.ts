@@ -72,6 +72,7 @@ describe('the onboarding activities', () => {
       },
       has: (ref) => inner.has(ref),
       reveal: (ref, audit) => inner.reveal(ref, audit),
+      revoke: (ref, audit) => inner.revoke(ref, audit),
     };
     const { activities } = activitiesWith({ vault: flaky });
     const client = uniqueClient();

@@ -58,6 +58,8 @@ describe('defaults', () => {
       usesMailDev: true,
     });
     expect(config.dns).toEqual({ pollInitialMs: 60_000, pollMaxMs: 30 * 60_000, deadlineMs: 72 * 3_600_000 });
+    expect(config.offboardingGraceMs).toBe(7 * 86_400_000);
+    expect(config.workerMetricsAddress).toBe('127.0.0.1:9464');
     expect(config.devStack).toEqual({
       simulatorPort: 4010,
       simulatorDnsVerifyAfterMs: 30_000,
@@ -136,6 +138,13 @@ describe('reading values', () => {
     const config = loadConfig({ RESELLER_API_URL: 'https://api.nextnet.ai/accounts//' });
     expect(config.reseller.apiUrl).toBe('https://api.nextnet.ai/accounts');
     expect(config.reseller.usesSimulator).toBe(false);
+  });
+
+  it('the offboarding grace and worker metrics address can be set', () => {
+    const config = loadConfig({ OFFBOARDING_GRACE: '14d', WORKER_METRICS_ADDRESS: '0.0.0.0:9100' });
+    expect(config.offboardingGraceMs).toBe(14 * 86_400_000);
+    expect(config.workerMetricsAddress).toBe('0.0.0.0:9100');
+    expect(configErrorFor({ WORKER_METRICS_ADDRESS: '9100' }).problems).toEqual(['WORKER_METRICS_ADDRESS: must be host:port, e.g. 0.0.0.0:9464']);
   });
 
   it('ports are read as numbers', () => {

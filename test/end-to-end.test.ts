@@ -41,7 +41,7 @@ describe('an onboarding from signed webhook to signup email, over HTTP', () => {
     const done = await eventually(async () => {
       const response = await api.ops('GET', `/v1/onboardings/${onboardingId}`);
       const status = (await response.json()) as StatusBody;
-      return status.status === 'completed' && status;
+      return status.workflowStatus === 'COMPLETED' && status;
     }, { what: 'the onboarding to complete' });
     expect(done.workflowStatus).toBe('COMPLETED');
     expect(done.domain).toBe(domain);

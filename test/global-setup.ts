@@ -6,6 +6,7 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import type { TestProject } from 'vitest/node';
 import { findTemporalCli } from '../scripts/temporal-cli.mjs';
 import { WORKFLOWS_PATH } from '../worker/index.js';
+import { ONBOARDING_SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -21,7 +22,13 @@ export default async function setup(project: TestProject) {
   if (!cliPath) throw new Error('No Temporal CLI found: run `node scripts/setup.mjs` (npm test does) or set TEMPORAL_CLI_PATH');
 
   const env = await TestWorkflowEnvironment.createLocal({
-    server: { executable: { type: 'existing-path', path: cliPath }, ip: '127.0.0.1', ui: false, log: { format: 'pretty', level: 'warn' } },
+    server: {
+      executable: { type: 'existing-path', path: cliPath },
+      ip: '127.0.0.1',
+      ui: false,
+      log: { format: 'pretty', level: 'warn' },
+      searchAttributes: ONBOARDING_SEARCH_ATTRIBUTES,
+    },
   });
 
   const workDir = await mkdtemp(path.join(os.tmpdir(), 'onboarding-tests-'));

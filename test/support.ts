@@ -25,9 +25,9 @@ import {
 } from '../workflows/definitions.js';
 import type { onboardClient } from '../workflows/onboarding.js';
 
-// Worker lifecycle chatter hides test output; warnings and errors still show.
+// Worker chatter (and the activity failures tests provoke on purpose) would bury test output; errors still show.
 try {
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
 } catch {
   // Already installed in this process by an earlier test file.
 }
@@ -200,13 +200,14 @@ export function clientCreatedEvent(client: Partial<ClientDetails> & { clientId: 
 }
 
 /** Runs the API's express app on a random port over real HTTP. */
-export async function serveApi(options: { temporal: Client; vault: FileVault; taskQueue: string; logger?: ReturnType<typeof createLogger> }) {
+export async function serveApi(options: { temporal: Client; vault: FileVault; taskQueue: string; logger?: ReturnType<typeof createLogger>; offboardingGraceMs?: number }) {
   const app = createApp({
     config: {
       webhookSecret: TEST_WEBHOOK_SECRET,
       opsApiToken: TEST_OPS_TOKEN,
       temporal: { address: 'unused', namespace: 'default', taskQueue: options.taskQueue, startsOwnServer: false, workflowBundlePath: undefined },
       dns: { pollInitialMs: FAST_SETTINGS.dnsPollInitialMs, pollMaxMs: FAST_SETTINGS.dnsPollMaxMs, deadlineMs: FAST_SETTINGS.dnsDeadlineMs },
+      offboardingGraceMs: options.offboardingGraceMs ?? 0,
     },
     temporal: options.temporal,
     vault: options.vault,

@@ -3,7 +3,7 @@ import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { writeFileDurably } from './durable-file.js';
-import { secretReference, type ReadAudit, type SecretRef, type SecretVault } from './types.js';
+import { secretReference, SecretRevokedError, type ReadAudit, type SecretRef, type SecretVault } from './types.js';
 
 interface SealedSecret {
   version: 1;
@@ -14,6 +14,9 @@ interface SealedSecret {
   iv: string;
   tag: string;
   ciphertext: string;
+  revokedAt?: string;
+  revokedBy?: string;
+  revokeReason?: string;
 }
 
 /** An embedded vault: one AES-256-GCM sealed file per secret, fsynced before a write is reported. */
@@ -29,7 +32,7 @@ export class FileVault implements SecretVault {
   async put(ref: SecretRef, value: string) {
     const reference = secretReference(ref);
     const existing = await this.read(ref);
-    if (existing !== undefined && this.open(existing, ref) === value) return { reference, outcome: 'unchanged' as const };
+    if (existing !== undefined && !existing.revokedAt && this.open(existing, ref) === value) return { reference, outcome: 'unchanged' as const };
 
     const now = new Date().toISOString();
     await writeFileDurably(this.fileOf(ref), JSON.stringify(this.seal(ref, value, existing?.createdAt ?? now, now)));
@@ -39,15 +42,28 @@ export class FileVault implements SecretVault {
   }
 
   async has(ref: SecretRef): Promise<boolean> {
-    return (await this.read(ref)) !== undefined;
+    const sealed = await this.read(ref);
+    return sealed !== undefined && !sealed.revokedAt;
+  }
+
+  async revoke(ref: SecretRef, audit: ReadAudit): Promise<boolean> {
+    const sealed = await this.read(ref);
+    if (sealed === undefined || sealed.revokedAt) return false;
+    const revokedAt = new Date().toISOString();
+    // The ciphertext goes; the record of what existed, and when it was revoked by whom, stays for audit.
+    const record: SealedSecret = { ...sealed, iv: '', tag: '', ciphertext: '', revokedAt, revokedBy: audit.actor, revokeReason: audit.purpose };
+    await writeFileDurably(this.fileOf(ref), JSON.stringify(record));
+    this.logger.info({ audit: 'secret.revoke', onboardingId: ref.onboardingId, secretName: ref.name, actor: audit.actor, purpose: audit.purpose, at: revokedAt }, 'secret revoked');
+    return true;
   }
 
   async reveal(ref: SecretRef, audit: ReadAudit): Promise<string | undefined> {
     const sealed = await this.read(ref);
     this.logger.info(
-      { audit: 'secret.read', onboardingId: ref.onboardingId, secretName: ref.name, actor: audit.actor, purpose: audit.purpose, found: sealed !== undefined, at: new Date().toISOString() },
+      { audit: 'secret.read', onboardingId: ref.onboardingId, secretName: ref.name, actor: audit.actor, purpose: audit.purpose, found: sealed !== undefined && !sealed.revokedAt, at: new Date().toISOString() },
       'secret read from vault',
     );
+    if (sealed?.revokedAt) throw new SecretRevokedError(secretReference(ref), sealed.revokedAt);
     return sealed === undefined ? undefined : this.open(sealed, ref);
   }
 

@@ -19,8 +19,20 @@ export interface SecretVault {
   /** Resolves only once the secret is durable. Storing the same value again is a no-op. */
   put(ref: SecretRef, value: string): Promise<{ reference: string; outcome: 'created' | 'unchanged' | 'replaced' }>;
   has(ref: SecretRef): Promise<boolean>;
-  /** An audited read; undefined when there is no such secret. */
+  /** An audited read; undefined when there is no such secret; throws SecretRevokedError for a revoked one. */
   reveal(ref: SecretRef, audit: ReadAudit): Promise<string | undefined>;
+  /** Keeps the entry's record for audit but destroys its value; true when there was a live secret to revoke. */
+  revoke(ref: SecretRef, audit: ReadAudit): Promise<boolean>;
+}
+
+export class SecretRevokedError extends Error {
+  constructor(
+    readonly reference: string,
+    readonly revokedAt: string,
+  ) {
+    super(`${reference} was revoked at ${revokedAt} (the client was offboarded); it can no longer be read`);
+    this.name = 'SecretRevokedError';
+  }
 }
 
 export function secretReference(ref: SecretRef): string {

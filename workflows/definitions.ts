@@ -2,13 +2,18 @@
  * The onboarding workflow's contract: its input, the status it reports, and the messages it accepts.
  * Imported by the workflow, the activities (types only) and the API.
  */
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 
 export const ONBOARDING_WORKFLOW_TYPE = 'onboardClient';
+export const OFFBOARDING_WORKFLOW_TYPE = 'offboardClient';
 
 /** One onboarding per CRM client: the id is derived from the client id, so a second start is refused. */
 export function onboardingIdFor(clientId: string): string {
   return `onboarding-${clientId}`;
+}
+
+export function offboardingIdFor(clientId: string): string {
+  return `offboarding-${clientId}`;
 }
 
 /** What the agency told us about the client (from the CRM webhook); no secrets. */
@@ -38,11 +43,36 @@ export interface OnboardingInput {
   client: ClientDetails;
   settings: OnboardingSettings;
   receivedAt: string;
-  /** Set when the workflow continues as new: everything done so far. */
+  /** Set when the workflow continues as new, or when a failed onboarding is retried: everything done so far. */
   carried?: OnboardingStatus;
+  /** Set when ops retry a failed or cancelled onboarding: it resumes at the step that failed. */
+  retry?: RetryInstruction;
 }
 
-export type OnboardingPhase = 'registering' | 'awaiting-dns' | 'sending-signup-email' | 'completed' | 'failed';
+/** Client data an operator corrects on retry (never the CRM's client id). */
+export type ClientCorrections = Partial<Omit<ClientDetails, 'clientId'>>;
+
+export interface RetryInstruction {
+  corrections?: ClientCorrections;
+  reason?: string;
+  /** Who asked (the ops API's audit actor). */
+  by: string;
+}
+
+export interface RetryOutcome {
+  resumesAt: StepName;
+  changedFields: string[];
+}
+
+/** One recorded change to an onboarding: a retry, with the fields corrected (old and new values). */
+export interface ChangeRecord {
+  at: string;
+  by: string;
+  reason: string | null;
+  fields: Record<string, { from: string | null; to: string | null }>;
+}
+
+export type OnboardingPhase = 'registering' | 'awaiting-dns' | 'sending-signup-email' | 'completed' | 'failed' | 'cancelled';
 
 export type StepName = 'register' | 'secure-wordpress-key' | 'await-dns' | 'send-signup-email';
 
@@ -88,6 +118,10 @@ export interface OnboardingStatus {
   onboardingId: string;
   clientId: string;
   domain: string;
+  /** What the agency told us, with any corrections applied. */
+  client: ClientDetails;
+  settings: OnboardingSettings;
+  changes: ChangeRecord[];
   status: OnboardingPhase;
   needsAttention: { reason: string; since: string; items: AttentionItem[] } | null;
   failure: { reason: string; type: string; at: string } | null;
@@ -103,6 +137,45 @@ export interface OnboardingStatus {
 
 export const getStatus = defineQuery<OnboardingStatus>('getStatus');
 export const checkDnsNow = defineSignal('checkDnsNow');
+/** Retries a running onboarding that needs attention; the validator refuses one that is running normally. */
+export const retryOnboarding = defineUpdate<RetryOutcome, [RetryInstruction]>('retry');
+
+// --- Offboarding: a churned client's domain is removed after a grace period -------------------------------
+
+export interface OffboardingInput {
+  offboardingId: string;
+  onboardingId: string;
+  clientId: string;
+  domain: string | null;
+  /** NextNet's id of the registered domain, when the onboarding got that far. */
+  domainId: string | null;
+  /** Whether the onboarding was still running when the churn arrived, and so must be stopped. */
+  onboardingRunning: boolean;
+  graceMs: number;
+  /** The CRM's timestamp of the churn event, so a stale redelivery can be told from a new churn. */
+  churnedAt: string;
+}
+
+export type OffboardingPhase = 'grace-period' | 'removing' | 'offboarded' | 'reactivated';
+
+export interface OffboardingStatus {
+  offboardingId: string;
+  onboardingId: string;
+  clientId: string;
+  domain: string | null;
+  status: OffboardingPhase;
+  churnedAt: string;
+  removeAfter: string;
+  onboardingCancelled: boolean;
+  removal: 'removed' | 'already-gone' | 'nothing-registered' | null;
+  secretsRevoked: boolean;
+  reactivatedAt: string | null;
+  updatedAt: string;
+}
+
+export const getOffboardingStatus = defineQuery<OffboardingStatus>('getOffboardingStatus');
+/** A `client.reactivated` within the grace period: the domain stays. */
+export const reactivateClient = defineSignal<[{ at: string }]>('reactivateClient');
 
 /** Failure types the workflow treats as final business outcomes rather than transient trouble. */
 export const FailureTypes = {
@@ -110,4 +183,5 @@ export const FailureTypes = {
   domainOwnedElsewhere: 'DomainOwnedElsewhere',
   domainRemoved: 'DomainRemoved',
   emailRejected: 'EmailRejected',
+  notRetryable: 'NotRetryable',
 } as const;

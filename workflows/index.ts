@@ -1,2 +1,3 @@
 // The worker's workflow bundle: every workflow type the task queue serves.
 export { onboardClient } from './onboarding.js';
+export { offboardClient } from './offboarding.js';

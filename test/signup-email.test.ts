@@ -1,0 +1,182 @@
+import { createServer, type AddressInfo, type Server } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createSmtpMailer, isPermanentSmtpRejection, senderDomain } from '../activities/mailer.js';
+import { composeSignupEmail, escapeHtml } from '../activities/signup-email.js';
+
+const SIGNUP_URL = 'https://app.bediscovered.ai/auth/signup';
+const content = { clientName: 'Acme Plumbing', email: 'owner@acme-plumbing.com', domain: 'acme-plumbing.com', signupUrl: SIGNUP_URL };
+
+describe('the signup email', () => {
+  it('the subject names the client domain', () => {
+    expect(composeSignupEmail(content).subject).toBe('Your AI search visibility account for acme-plumbing.com is ready');
+  });
+
+  it('the text greets the client, links to signup and names the email to sign up with', () => {
+    const { text } = composeSignupEmail(content);
+
+    expect(text.split('\n')[0]).toBe('Hello Acme Plumbing,');
+    expect(text).toContain(`\n${SIGNUP_URL}\n`);
+    expect(text).toContain('Please sign up with this email address: owner@acme-plumbing.com');
+    expect(text).toContain('acme-plumbing.com');
+  });
+
+  it('the HTML version carries the same link, email and domain', () => {
+    const { html } = composeSignupEmail(content);
+
+    expect(html).toContain(`<a href="${SIGNUP_URL}"`);
+    expect(html).toContain('<strong>owner@acme-plumbing.com</strong>');
+    expect(html).toContain('<strong>acme-plumbing.com</strong>');
+    expect(html).toContain('<p>Hello Acme Plumbing,</p>');
+  });
+
+  it('a client without a name is greeted without one', () => {
+    const { text, html } = composeSignupEmail({ ...content, clientName: undefined });
+
+    expect(text.split('\n')[0]).toBe('Hello,');
+    expect(html).toContain('<p>Hello,</p>');
+    expect(text).not.toContain('undefined');
+  });
+
+  it('a client name with markup is shown as text in the HTML, not run as markup', () => {
+    const { html, text } = composeSignupEmail({ ...content, clientName: `<img src=x onerror="alert('hi')"> & Sons` });
+
+    expect(html).not.toContain('<img');
+    expect(html).toContain('<p>Hello &lt;img src=x onerror=&quot;alert(&#39;hi&#39;)&quot;&gt; &amp; Sons,</p>');
+    expect(text.split('\n')[0]).toBe(`Hello <img src=x onerror="alert('hi')"> & Sons,`);
+  });
+
+  it('a signup link with a query string stays a valid attribute in the HTML', () => {
+    const { html } = composeSignupEmail({ ...content, signupUrl: 'https://app.bediscovered.ai/auth/signup?ref=agency&plan="pro"' });
+    expect(html).toContain('href="https://app.bediscovered.ai/auth/signup?ref=agency&amp;plan=&quot;pro&quot;"');
+  });
+
+  it('escapeHtml escapes the five characters that matter in HTML and leaves the rest', () => {
+    expect(escapeHtml(`<a href="x">Tom & Jerry's</a>`)).toBe('&lt;a href=&quot;x&quot;&gt;Tom &amp; Jerry&#39;s&lt;/a&gt;');
+    expect(escapeHtml('Ünïcode stays — as is')).toBe('Ünïcode stays — as is');
+  });
+});
+
+describe('the sender domain used in message ids', () => {
+  it.each([
+    ['Your Agency <onboarding@agency.localhost>', 'agency.localhost'],
+    ['onboarding@agency.example', 'agency.example'],
+    ['Acme Agency <onboarding@agency.example>  ', 'agency.example'],
+    ['"Sales @ Acme" <onboarding@agency.example>', 'agency.example'],
+  ])('%j sends from %j', (from, domain) => {
+    expect(senderDomain(from)).toBe(domain);
+  });
+
+  it('an address without a domain falls back to localhost', () => {
+    expect(senderDomain('Your Agency')).toBe('localhost');
+  });
+});
+
+describe('telling a permanent SMTP refusal from a passing one', () => {
+  it.each([550, 551, 552, 553, 554])('a %d reply is permanent: retrying will not help', (responseCode) => {
+    expect(isPermanentSmtpRejection(Object.assign(new Error('refused'), { responseCode }))).toBe(true);
+  });
+
+  it.each([421, 450, 451, 452])('a %d reply is temporary: retrying may help', (responseCode) => {
+    expect(isPermanentSmtpRejection(Object.assign(new Error('try later'), { responseCode }))).toBe(false);
+  });
+
+  it('a network error without an SMTP reply is not permanent', () => {
+    expect(isPermanentSmtpRejection(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ESOCKET' }))).toBe(false);
+  });
+
+  it.each([null, undefined, 'oops', { responseCode: '550' }])('%j is not taken for a permanent refusal', (thrown) => {
+    expect(isPermanentSmtpRejection(thrown)).toBe(false);
+  });
+});
+
+describe('with a real SMTP conversation', () => {
+  const servers: Server[] = [];
+
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+  });
+
+  /** A minimal SMTP server that answers RCPT TO with the given reply and accepts everything else. */
+  async function smtpServer(recipientReply: string): Promise<{ url: string; received: string[] }> {
+    const received: string[] = [];
+    const server = createServer((socket) => {
+      let buffered = '';
+      let inData = false;
+      let message = '';
+      socket.write('220 fake-smtp ESMTP\r\n');
+      socket.on('data', (chunk: Buffer) => {
+        buffered += chunk.toString('utf8');
+        let newline: number;
+        while ((newline = buffered.indexOf('\r\n')) >= 0) {
+          const line = buffered.slice(0, newline);
+          buffered = buffered.slice(newline + 2);
+          if (inData) {
+            if (line === '.') {
+              inData = false;
+              received.push(message);
+              socket.write('250 2.0.0 queued\r\n');
+            } else {
+              message += `${line}\n`;
+            }
+            continue;
+          }
+          const verb = line.split(' ')[0]?.toUpperCase();
+          if (verb === 'EHLO') socket.write('250-fake-smtp\r\n250 8BITMIME\r\n');
+          else if (verb === 'RCPT') socket.write(`${recipientReply}\r\n`);
+          else if (verb === 'DATA') {
+            inData = true;
+            socket.write('354 go ahead\r\n');
+          } else if (verb === 'QUIT') socket.end('221 bye\r\n');
+          else socket.write('250 OK\r\n');
+        }
+      });
+      socket.on('error', () => undefined);
+    });
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return { url: `smtp://127.0.0.1:${(server.address() as AddressInfo).port}`, received };
+  }
+
+  const email = { to: 'owner@acme-plumbing.com', ...composeSignupEmail(content), messageId: '<signup.onboarding-crm-1@agency.example>' };
+
+  async function sendThrough(url: string): Promise<unknown> {
+    const mailer = createSmtpMailer(url, 'Acme Agency <onboarding@agency.example>');
+    try {
+      await mailer.send(email);
+      return undefined;
+    } catch (err) {
+      return err;
+    } finally {
+      mailer.close();
+    }
+  }
+
+  it('an accepted signup email goes out from the agency with its stable message id', async () => {
+    const smtp = await smtpServer('250 2.1.5 OK');
+
+    expect(await sendThrough(smtp.url)).toBeUndefined();
+
+    expect(smtp.received).toHaveLength(1);
+    expect(smtp.received[0]).toContain('Message-ID: <signup.onboarding-crm-1@agency.example>');
+    expect(smtp.received[0]).toMatch(/^From: Acme Agency <onboarding@agency\.example>$/m);
+    expect(smtp.received[0]).toContain('Subject: Your AI search visibility account for acme-plumbing.com is ready');
+  });
+
+  it('a mailbox the server refuses for good is a permanent rejection', async () => {
+    const smtp = await smtpServer('550 5.1.1 <owner@acme-plumbing.com>: mailbox unavailable');
+
+    const failure = await sendThrough(smtp.url);
+
+    expect(failure).toMatchObject({ responseCode: 550 });
+    expect(isPermanentSmtpRejection(failure)).toBe(true);
+  });
+
+  it('a greylisting refusal is temporary, so the send is retried', async () => {
+    const smtp = await smtpServer('451 4.7.1 greylisted, try again later');
+
+    const failure = await sendThrough(smtp.url);
+
+    expect(failure).toMatchObject({ responseCode: 451 });
+    expect(isPermanentSmtpRejection(failure)).toBe(false);
+  });
+});

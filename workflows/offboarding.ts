@@ -1,0 +1,97 @@
+import {
+  condition,
+  getExternalWorkflowHandle,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  type ActivityOptions,
+} from '@temporalio/workflow';
+import type { OnboardingActivities } from '../activities/index.js';
+import {
+  getOffboardingStatus,
+  reactivateClient,
+  type OffboardingInput,
+  type OffboardingPhase,
+  type OffboardingStatus,
+} from './definitions.js';
+import { OnboardingStatus as OnboardingStatusKey } from './search-attributes.js';
+
+const resellerOptions: ActivityOptions = {
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+};
+const reseller = proxyActivities<OnboardingActivities>(resellerOptions);
+
+/**
+ * Offboards a churned client: stops its onboarding at once, waits out the grace period (a `client.reactivated`
+ * ends it with nothing removed), then removes the domain at NextNet and revokes the client's vault entries.
+ */
+export async function offboardClient(input: OffboardingInput): Promise<OffboardingStatus> {
+  const at = new Date().toISOString();
+  const status: OffboardingStatus = {
+    offboardingId: input.offboardingId,
+    onboardingId: input.onboardingId,
+    clientId: input.clientId,
+    domain: input.domain,
+    status: 'grace-period',
+    churnedAt: input.churnedAt,
+    removeAfter: new Date(Date.now() + input.graceMs).toISOString(),
+    onboardingCancelled: false,
+    removal: null,
+    secretsRevoked: false,
+    reactivatedAt: null,
+    updatedAt: at,
+  };
+  const enterPhase = (phase: OffboardingPhase) => {
+    status.status = phase;
+    status.updatedAt = new Date().toISOString();
+    upsertSearchAttributes([{ key: OnboardingStatusKey, value: phase === 'offboarded' ? 'offboarded' : phase === 'reactivated' ? 'reactivated' : 'offboarding' }]);
+    setCurrentDetails(describeForOps(status));
+  };
+  setHandler(getOffboardingStatus, () => status);
+  setHandler(reactivateClient, ({ at: reactivatedAt }) => {
+    // Only within the grace period: once removal has begun, a reactivation is a new onboarding.
+    if (status.status === 'grace-period') status.reactivatedAt = reactivatedAt;
+  });
+  enterPhase('grace-period');
+
+  if (input.onboardingRunning) {
+    try {
+      await getExternalWorkflowHandle(input.onboardingId).cancel();
+      status.onboardingCancelled = true;
+    } catch {
+      // It finished in the meantime: nothing to stop.
+    }
+  }
+
+  const reactivated = input.graceMs > 0 ? await condition(() => status.reactivatedAt !== null, input.graceMs) : status.reactivatedAt !== null;
+  if (reactivated) {
+    enterPhase('reactivated');
+    return status;
+  }
+
+  enterPhase('removing');
+  status.removal = input.domain
+    ? await reseller.releaseDomain.executeWithOptions({ ...resellerOptions, summary: `Remove ${input.domain} from NextNet (client churned)` }, [{ domain: input.domain, domainId: input.domainId }])
+    : 'nothing-registered';
+  await reseller.revokeClientSecrets.executeWithOptions({ ...resellerOptions, summary: 'Revoke the client WordPress key in the vault' }, [
+    { onboardingId: input.onboardingId, reason: `client churned at ${input.churnedAt}` },
+  ]);
+  status.secretsRevoked = true;
+  enterPhase('offboarded');
+  return status;
+}
+
+function describeForOps(status: OffboardingStatus): string {
+  switch (status.status) {
+    case 'grace-period':
+      return `**Churned** — ${status.domain ?? 'no domain'} (CRM client ${status.clientId}) will be removed at ${status.removeAfter} unless the client is reactivated.`;
+    case 'removing':
+      return `**Removing** ${status.domain ?? 'no domain'} from NextNet and revoking the client's secrets.`;
+    case 'reactivated':
+      return `**Reactivated** at ${status.reactivatedAt}; nothing was removed.`;
+    case 'offboarded':
+      return `**Offboarded**: ${status.domain ?? 'no domain'} ${status.removal === 'removed' ? 'removed from NextNet' : `(${status.removal})`}; WordPress key revoked.`;
+  }
+}
