@@ -1,0 +1,368 @@
+/**
+ * `npx onboarding <command>`: operate onboardings through the ops HTTP API (see cli/README.md).
+ * `runCli` takes its arguments and surroundings as parameters, so tests run it in-process; bin/onboarding.mjs runs it for real.
+ */
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { ONBOARDING_PHASES, type ClientCorrections } from '../api/ops-schemas.js';
+import { bulkRetryExitCode, renderBulkRetrySummary, retryFailedOnboardings, type BulkRetryProgress } from './bulk-retry.js';
+import { EXIT_CODE_HELP, ExitCode } from './exit-codes.js';
+import type { CliIo } from './io.js';
+import { OpsApi, OpsApiError, type OnboardingPage } from './ops-api.js';
+import { noProgress, progressBar, progressLines } from './progress.js';
+import { createPalette, renderOnboarding, renderOnboardingTable, type Palette } from './render.js';
+import { formatTimestamp, parseSince } from './time.js';
+
+export type { CliIo, OutputStream } from './io.js';
+
+export const DEFAULT_API_URL = 'http://127.0.0.1:3000';
+/** The API's own development default for OPS_API_TOKEN, so `npm start` plus the CLI work with no set-up. */
+const DEVELOPMENT_TOKEN = 'dev-ops-token';
+const DEFAULT_LIST_LIMIT = 50;
+
+/** A command line that cannot be carried out as written; exits 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+interface GlobalOptions {
+  json?: boolean;
+  apiUrl?: string;
+  token?: string;
+}
+
+interface CommandContext {
+  api: OpsApi;
+  json: boolean;
+  palette: Palette;
+  actor: string;
+  now: Date;
+  out(text: string): void;
+  printJson(value: unknown): void;
+}
+
+/** Runs one command line (without `node` and the script) and resolves to the exit code; never calls process.exit. */
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  let exitCode: number = ExitCode.ok;
+  const program = buildProgram(io, (code) => {
+    exitCode = code;
+  });
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exitCode;
+  } catch (err) {
+    return reportError(err, io);
+  }
+}
+
+function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
+  const program = new Command('onboarding');
+  // Settings made here are inherited by every subcommand added below.
+  program
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => void io.stdout.write(text),
+      writeErr: (text) => void io.stderr.write(text),
+      getOutHelpWidth: () => io.stdout.columns ?? 100,
+      getErrHelpWidth: () => io.stderr.columns ?? 100,
+    })
+    .configureHelp({ showGlobalOptions: true })
+    .showHelpAfterError('(run with --help for usage)');
+
+  program
+    .description('Operate client onboardings through the ops API: list, inspect, retry, check DNS, cancel, read the WordPress key.')
+    .version(packageVersion(), '-V, --version', 'print the CLI version')
+    .helpOption('-h, --help', 'show help for a command')
+    .option('--json', "machine output on stdout: the API's JSON (bulk retry: a summary object); no colour, no progress")
+    .option('--api-url <url>', `ops API base URL (env ONBOARDING_API_URL, default ${DEFAULT_API_URL})`)
+    .option('--token <token>', "ops API bearer token (env OPS_API_TOKEN, default the API's development token)")
+    .addHelpText(
+      'after',
+      `
+Environment:
+  ONBOARDING_API_URL  ops API base URL (--api-url wins)
+  OPS_API_TOKEN       ops API bearer token (--token wins)
+  NO_COLOR            set to turn colour off (colour is only used when stdout is a terminal)
+
+${EXIT_CODE_HELP}
+
+Examples:
+  onboarding list --status failed
+  onboarding show onboarding-crm-123
+  onboarding retry onboarding-crm-123 --email owner@acme.com --reason "client fixed the typo"
+  onboarding retry --failed-since 24h --reason "rejected" --dry-run`,
+    );
+
+  const run = (action: (ctx: CommandContext, ...args: never[]) => Promise<number | void>) =>
+    async (...args: unknown[]) => {
+      const command = args.at(-1) as Command;
+      const code = await action(commandContext(command, io), ...(args as never[]));
+      setExitCode(code ?? ExitCode.ok);
+    };
+
+  program
+    .command('list')
+    .description('list onboardings as a table (one page unless --all)')
+    .addOption(new Option('--status <status>', 'only onboardings in this phase').choices(ONBOARDING_PHASES))
+    .option('--needs-attention', 'only onboardings that need attention')
+    .option('--domain <domain>', 'only this domain')
+    .option('--client-id <id>', "only this CRM client id")
+    .option('--limit <n>', `at most n per page (1-200, default ${DEFAULT_LIST_LIMIT}; 200 with --all)`, parsePageSize)
+    .option('--all', 'follow every page to the end')
+    .action(
+      run(async (ctx, options: { status?: string; needsAttention?: boolean; domain?: string; clientId?: string; limit?: number; all?: boolean }) => {
+        const query = { status: options.status, needsAttention: options.needsAttention ? true : undefined, domain: options.domain, clientId: options.clientId };
+        const page: OnboardingPage = options.all
+          ? { items: await ctx.api.listAllOnboardings({ ...query, pageSize: options.limit }), nextPageToken: null }
+          : await ctx.api.listOnboardings({ ...query, pageSize: options.limit ?? DEFAULT_LIST_LIMIT });
+        if (ctx.json) return ctx.printJson(page);
+        ctx.out(page.items.length === 0 ? 'No onboardings match.\n' : renderOnboardingTable(page.items, ctx.now, ctx.palette));
+        if (page.nextPageToken) io.stderr.write(`(more onboardings match: pass --all to list every page)\n`);
+      }),
+    );
+
+  program
+    .command('show')
+    .description('one onboarding: status, attention, failure, steps, DNS progress, signup email, changes')
+    .argument('<id>', 'onboarding id (onboarding-<clientId>)')
+    .action(
+      run(async (ctx, id: string) => {
+        const view = await ctx.api.getOnboarding(id);
+        if (ctx.json) return ctx.printJson(view);
+        ctx.out(renderOnboarding(view, ctx.now, ctx.palette));
+      }),
+    );
+
+  program
+    .command('retry')
+    .description('retry one onboarding (with corrections), or with --failed-since every failed one since a time')
+    .argument('[id]', 'onboarding id (single mode)')
+    .option('--email <email>', 'single: corrected client email')
+    .option('--domain <domain>', 'single: corrected domain')
+    .option('--name <name>', 'single: corrected client name')
+    .option(
+      '--reason <text>',
+      'single: why you retry (kept in the onboarding\'s change log). With --failed-since: a FILTER, only onboardings whose failure reason contains <text> (case-insensitive; same as --reason-contains)',
+    )
+    .option('--failed-since <time>', 'bulk: every onboarding that failed since <time>: an ISO date (2026-11-20, 2026-11-20T08:00:00Z) or a span back from now (30m, 24h, 7d)')
+    .option('--reason-contains <text>', 'bulk: only onboardings whose failure reason contains <text> (case-insensitive)')
+    .option('--dry-run', 'bulk: list what would be retried, retry nothing')
+    .addHelpText(
+      'after',
+      `
+Single:  onboarding retry onboarding-crm-123 --domain acme-plumbing.com --reason "typo in the CRM"
+Bulk:    onboarding retry --failed-since 24h --reason "owned by another account" [--dry-run]
+Bulk retries go one at a time with progress on stderr and end with a summary (retried, skipped, failed).
+An onboarding the API refuses (409, e.g. already running again) counts as skipped; any other error as failed,
+and the exit code is then 1.`,
+    )
+    .action(
+      run(async (ctx, id: string | undefined, options: RetryOptions) => {
+        if (options.failedSince !== undefined) return bulkRetry(ctx, io, id, options);
+        return singleRetry(ctx, id, options);
+      }),
+    );
+
+  program
+    .command('dns-check')
+    .description('ask a waiting onboarding to check DNS now instead of at its next timer')
+    .argument('<id>', 'onboarding id')
+    .action(
+      run(async (ctx, id: string) => {
+        const answer = await ctx.api.checkDnsNow(id);
+        if (ctx.json) return ctx.printJson(answer);
+        ctx.out(`Asked ${id} to check DNS now; \`onboarding show ${id}\` shows the result in a moment.\n`);
+      }),
+    );
+
+  program
+    .command('cancel')
+    .description('cancel a running onboarding')
+    .argument('<id>', 'onboarding id')
+    .action(
+      run(async (ctx, id: string) => {
+        const answer = await ctx.api.cancel(id);
+        if (ctx.json) return ctx.printJson(answer);
+        ctx.out(`${id} is ${answer.status}.\n`);
+      }),
+    );
+
+  program
+    .command('secret')
+    .description("print the client's WordPress API key alone on stdout (every read is audited)")
+    .argument('<id>', 'onboarding id')
+    .action(
+      run(async (ctx, id: string) => {
+        io.stderr.write(`note: this read is audited as ${ctx.actor}; keep the key out of chat and tickets.\n`);
+        const secret = await ctx.api.revealWordPressKey(id);
+        if (ctx.json) return ctx.printJson(secret);
+        ctx.out(`${secret.value}\n`);
+      }),
+    );
+
+  return program;
+}
+
+interface RetryOptions {
+  email?: string;
+  domain?: string;
+  name?: string;
+  reason?: string;
+  failedSince?: string;
+  reasonContains?: string;
+  dryRun?: boolean;
+}
+
+async function singleRetry(ctx: CommandContext, id: string | undefined, options: RetryOptions): Promise<number> {
+  if (id === undefined) throw new UsageError('retry needs an onboarding id, or --failed-since <time> to retry every failed onboarding since then');
+  if (options.reasonContains !== undefined || options.dryRun) throw new UsageError('--reason-contains and --dry-run only apply to a bulk retry (with --failed-since)');
+  const corrections: ClientCorrections = {};
+  if (options.email !== undefined) corrections.email = options.email;
+  if (options.domain !== undefined) corrections.domain = options.domain;
+  if (options.name !== undefined) corrections.name = options.name;
+  const accepted = await ctx.api.retry(id, {
+    ...(Object.keys(corrections).length > 0 ? { corrections } : {}),
+    ...(options.reason !== undefined ? { reason: options.reason } : {}),
+  });
+  if (ctx.json) {
+    ctx.printJson(accepted);
+  } else {
+    ctx.out(`${accepted.onboardingId} is ${accepted.status}; it resumes at ${accepted.resumesAt}.\n`);
+  }
+  return ExitCode.ok;
+}
+
+async function bulkRetry(ctx: CommandContext, io: CliIo, id: string | undefined, options: RetryOptions): Promise<number> {
+  if (id !== undefined) throw new UsageError(`give either an onboarding id or --failed-since, not both (got ${id})`);
+  if (options.email !== undefined || options.domain !== undefined || options.name !== undefined) {
+    throw new UsageError('--email, --domain and --name correct one onboarding; they cannot be applied to a bulk retry');
+  }
+  if (options.reason !== undefined && options.reasonContains !== undefined && options.reason !== options.reasonContains) {
+    throw new UsageError('with --failed-since, --reason is the failure-reason filter; give it or --reason-contains, not two different filters');
+  }
+  const failedSince = parseSince(options.failedSince ?? '', ctx.now);
+  if (failedSince === undefined) {
+    throw new UsageError(`--failed-since ${JSON.stringify(options.failedSince)} is neither an ISO date (2026-11-20, 2026-11-20T08:00:00Z) nor a span like 30m, 24h, 7d`);
+  }
+
+  const progress: BulkRetryProgress = ctx.json
+    ? { checking: () => noProgress, retrying: () => noProgress }
+    : io.stderr.isTTY
+      ? { checking: (total) => progressBar(io.stderr, 'checking', total), retrying: (total) => progressBar(io.stderr, 'retrying', total) }
+      : {
+          checking: (total) => {
+            io.stderr.write(`checking the failure reason of ${total} failed onboarding${total === 1 ? '' : 's'}\n`);
+            return noProgress;
+          },
+          retrying: (total) => progressLines(io.stderr, 'retry', total),
+        };
+
+  const summary = await retryFailedOnboardings(ctx.api, { failedSince, reasonContains: options.reasonContains ?? options.reason, dryRun: options.dryRun ?? false }, progress);
+  if (ctx.json) ctx.printJson(summary);
+  else ctx.out(renderBulkRetrySummary(summary, formatTimestamp));
+  return bulkRetryExitCode(summary);
+}
+
+function commandContext(command: Command, io: CliIo): CommandContext {
+  const options = command.optsWithGlobals<GlobalOptions>();
+  const json = options.json ?? false;
+  const actor = opsActor(io.env);
+  return {
+    api: new OpsApi({
+      baseUrl: apiBaseUrl(nonEmpty(options.apiUrl) ?? nonEmpty(io.env.ONBOARDING_API_URL) ?? DEFAULT_API_URL),
+      token: nonEmpty(options.token) ?? nonEmpty(io.env.OPS_API_TOKEN) ?? DEVELOPMENT_TOKEN,
+      actor,
+      fetch: io.fetch ?? globalThis.fetch,
+    }),
+    json,
+    // NO_COLOR follows no-color.org: set and non-empty turns colour off.
+    palette: createPalette(!json && io.stdout.isTTY === true && !nonEmpty(io.env.NO_COLOR)),
+    actor,
+    now: new Date(),
+    out: (text) => void io.stdout.write(text),
+    printJson: (value) => void io.stdout.write(`${JSON.stringify(value, null, 2)}\n`),
+  };
+}
+
+function apiBaseUrl(raw: string): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new UsageError(`the API URL ${JSON.stringify(raw)} is not a URL (expected something like ${DEFAULT_API_URL})`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`the API URL must be http or https, not ${url.protocol}`);
+  // A trailing slash keeps a path prefix (https://ops.example.com/onboarding/) when request paths are resolved against it.
+  if (!url.pathname.endsWith('/')) url.pathname += '/';
+  return url;
+}
+
+/** `user@host via cli`, for the API's audit log; header values must be printable ASCII. */
+function opsActor(env: Record<string, string | undefined>): string {
+  let user: string;
+  try {
+    user = os.userInfo().username;
+  } catch {
+    user = env.USER ?? env.LOGNAME ?? 'unknown';
+  }
+  return `${user}@${os.hostname()} via cli`.replace(/[^\x20-\x7e]/g, '?');
+}
+
+function parsePageSize(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < 1 || n > 200) throw new InvalidArgumentError('must be a whole number from 1 to 200');
+  return n;
+}
+
+/** Empty strings count as unset, as in the service's own config. */
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value;
+}
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string };
+  return pkg.version ?? '0.0.0';
+}
+
+function reportError(err: unknown, io: CliIo): number {
+  // Commander has already printed its message (or the help / version it was asked for).
+  if (err instanceof CommanderError) return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+  if (err instanceof UsageError) {
+    io.stderr.write(`error: ${err.message}\nhint: run \`onboarding --help\` (or \`onboarding <command> --help\`) for usage\n`);
+    return ExitCode.usage;
+  }
+  if (err instanceof OpsApiError) {
+    const lines = [`error: ${err.message}`, ...(err.details.fields ?? []).map((problem) => `  ${problem.field}: ${problem.message}`)];
+    const hint = hintFor(err);
+    if (hint) lines.push(`hint: ${hint}`);
+    io.stderr.write(`${lines.join('\n')}\n`);
+    return err.exitCode;
+  }
+  io.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+  return ExitCode.failed;
+}
+
+/** What to do next, for each way the API can say no. */
+function hintFor(err: OpsApiError): string | undefined {
+  const id = err.request.onboardingId;
+  const isSecret = err.request.path.includes('/secrets/');
+  switch (err.status) {
+    case 'unreachable':
+      return 'is the API running? npm start (or point --api-url / ONBOARDING_API_URL at it)';
+    case 503:
+      return `the API is up but cannot reach Temporal; is npm start still running? try again in ${err.details.retryAfterSeconds ?? 'a few'} s`;
+    case 401:
+      return 'set OPS_API_TOKEN or pass --token (the token the API was started with)';
+    case 400:
+      return 'fix the values named above and try again';
+    case 404:
+      return isSecret && id ? `\`onboarding show ${id}\` says whether registration kept the key (a lost one is regenerated in the NextNet dashboard)` : 'check the id with `onboarding list`';
+    case 410:
+      return 'the key was revoked (the client was offboarded); a new one can only come from the NextNet dashboard';
+    case 409:
+      return id ? `\`onboarding show ${id}\` shows its state` : undefined;
+    default:
+      return typeof err.status === 'number' && err.status >= 500 ? 'the API logged the cause; check its logs, then try again' : undefined;
+  }
+}

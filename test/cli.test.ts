@@ -1,0 +1,446 @@
+import { execFile } from 'node:child_process';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { runCli } from '../cli/main.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const TOKEN = 'test-ops-token-7f3a';
+const HOUR = 3_600_000;
+
+// --- A small fake of the ops API: the contract in cli/README.md, answering from fixtures and recording requests ---
+
+interface Fixture {
+  id: string;
+  status: string;
+  workflowStatus: string;
+  startedAgoMs: number;
+  closedAgoMs?: number;
+  needsAttention?: boolean;
+  failureReason?: string;
+  /** How POST /retry answers. */
+  retry: 'accepted' | 'running-normally' | 'completed' | 'server-error';
+  wordpressKey?: string;
+}
+
+const FIXTURES: Fixture[] = [
+  { id: 'onboarding-crm-1', status: 'awaiting-dns', workflowStatus: 'RUNNING', startedAgoMs: 80.1 * HOUR, needsAttention: true, retry: 'accepted', wordpressKey: 'wp_live_key_for_crm_1' },
+  { id: 'onboarding-crm-2', status: 'completed', workflowStatus: 'COMPLETED', startedAgoMs: 40 * HOUR, closedAgoMs: 30 * HOUR, retry: 'completed' },
+  { id: 'onboarding-crm-3', status: 'failed', workflowStatus: 'FAILED', startedAgoMs: 3 * HOUR, closedAgoMs: 2 * HOUR, failureReason: 'NextNet rejected the registration: domain is owned by another account', retry: 'accepted' },
+  { id: 'onboarding-crm-4', status: 'failed', workflowStatus: 'FAILED', startedAgoMs: 4 * HOUR, closedAgoMs: 3 * HOUR, failureReason: 'NextNet rejected the registration: email is not valid', retry: 'server-error' },
+  { id: 'onboarding-crm-5', status: 'failed', workflowStatus: 'FAILED', startedAgoMs: 6 * HOUR, closedAgoMs: 5 * HOUR, failureReason: 'The SMTP server REJECTED the signup email', retry: 'accepted' },
+  { id: 'onboarding-crm-6', status: 'failed', workflowStatus: 'FAILED', startedAgoMs: 7 * HOUR, closedAgoMs: 6 * HOUR, failureReason: 'the domain was removed at NextNet during the DNS wait', retry: 'accepted' },
+  { id: 'onboarding-crm-7', status: 'failed', workflowStatus: 'FAILED', startedAgoMs: 80 * HOUR, closedAgoMs: 72 * HOUR, failureReason: 'NextNet rejected the registration long ago', retry: 'accepted' },
+  { id: 'onboarding-crm-8', status: 'registering', workflowStatus: 'RUNNING', startedAgoMs: 0.1 * HOUR, retry: 'running-normally' },
+];
+/** Like a real server, the fake returns at most this many items per page whatever pageSize asks for. */
+const SERVER_PAGE_CAP = 2;
+
+interface RecordedRequest {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  headers: IncomingMessage['headers'];
+  body: unknown;
+}
+
+function iso(agoMs: number | undefined): string | null {
+  return agoMs === undefined ? null : new Date(Date.now() - agoMs).toISOString();
+}
+
+function listItem(f: Fixture) {
+  const clientId = f.id.replace(/^onboarding-/, '');
+  return {
+    onboardingId: f.id,
+    workflowId: f.id,
+    kind: 'onboarding',
+    clientId,
+    domain: `${clientId}.example.com`,
+    status: f.status,
+    needsAttention: f.needsAttention ?? false,
+    workflowStatus: f.workflowStatus,
+    startedAt: iso(f.startedAgoMs),
+    closedAt: iso(f.closedAgoMs),
+  };
+}
+
+function statusView(f: Fixture) {
+  const item = listItem(f);
+  const attentionSince = iso(8 * HOUR)!;
+  return {
+    onboardingId: f.id,
+    clientId: item.clientId,
+    domain: item.domain,
+    status: f.status,
+    needsAttention: f.needsAttention
+      ? {
+          reason: 'DNS not verified after 72 hours; ask the client to check their DNS records',
+          since: attentionSince,
+          items: [{ code: 'dns-stalled', reason: 'DNS not verified after 72 hours; ask the client to check their DNS records', since: attentionSince }],
+        }
+      : null,
+    failure: f.failureReason ? { reason: f.failureReason, type: 'ResellerRejected', at: item.closedAt } : null,
+    steps: [
+      { name: 'register', state: f.failureReason ? 'failed' : 'done', startedAt: item.startedAt, finishedAt: item.startedAt, detail: f.failureReason ?? 'registered as domain 4711' },
+      { name: 'secure-wordpress-key', state: f.failureReason ? 'pending' : 'done', startedAt: null, finishedAt: null, detail: null },
+      { name: 'await-dns', state: f.status === 'awaiting-dns' ? 'needs-attention' : 'pending', startedAt: item.startedAt, finishedAt: null, detail: 'verification pending' },
+      { name: 'send-signup-email', state: 'pending', startedAt: null, finishedAt: null, detail: null },
+    ],
+    registration: f.failureReason
+      ? null
+      : { domainId: '4711', host: item.domain, clientUserId: 'u-1', wordpressKey: 'stored', keyReference: `vault:${f.id}/wordpress-api-key`, foundExisting: false },
+    dns: {
+      verificationStatus: f.status === 'awaiting-dns' ? 'pending' : null,
+      checks: f.status === 'awaiting-dns' ? 17 : 0,
+      waitingSince: item.startedAt,
+      lastCheckedAt: iso(10.5 * 60_000),
+      nextCheckAt: iso(-20.5 * 60_000),
+      deadlineAt: iso(-8.5 * HOUR),
+      verifiedAt: null,
+      nextIntervalMs: 1_800_000,
+    },
+    signupEmail: null,
+    startedAt: item.startedAt,
+    updatedAt: iso(10 * 60_000),
+    runs: 1,
+    workflowId: f.id,
+    workflowStatus: f.workflowStatus,
+    changes: [],
+  };
+}
+
+function send(res: ServerResponse, status: number, body: unknown) {
+  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+}
+
+function apiError(res: ServerResponse, status: number, code: string, message: string) {
+  send(res, status, { error: { code, message } });
+}
+
+function handle(req: IncomingMessage, res: ServerResponse, url: URL, body: unknown) {
+  if (req.headers.authorization !== `Bearer ${TOKEN}`) return apiError(res, 401, 'unauthorized', 'missing or wrong bearer token');
+
+  if (req.method === 'GET' && url.pathname === '/v1/onboardings') {
+    const q = url.searchParams;
+    const closedSince = q.get('closedSince') ? Date.parse(q.get('closedSince')!) : undefined;
+    const matching = FIXTURES.map(listItem).filter(
+      (item) =>
+        (!q.get('status') || item.status === q.get('status')) &&
+        (!q.get('needsAttention') || String(item.needsAttention) === q.get('needsAttention')) &&
+        (closedSince === undefined || (item.closedAt !== null && Date.parse(item.closedAt) >= closedSince)),
+    );
+    const offset = Number(q.get('pageToken') ?? '0');
+    const size = Math.min(Number(q.get('pageSize') ?? '50'), SERVER_PAGE_CAP);
+    const next = offset + size < matching.length ? String(offset + size) : null;
+    return send(res, 200, { items: matching.slice(offset, offset + size), nextPageToken: next });
+  }
+
+  const match = /^\/v1\/onboardings\/([^/]+)(\/.*)?$/.exec(url.pathname);
+  const fixture = match ? FIXTURES.find((f) => f.id === decodeURIComponent(match[1]!)) : undefined;
+  if (!match || !fixture) return apiError(res, 404, 'onboarding_not_found', `no onboarding with id ${JSON.stringify(match ? decodeURIComponent(match[1]!) : '')}`);
+  const action = `${req.method} ${match[2] ?? ''}`;
+
+  if (action === 'GET ') return send(res, 200, statusView(fixture));
+  if (action === 'POST /retry') {
+    const corrections = (body as { corrections?: { email?: string } } | undefined)?.corrections;
+    if (corrections?.email !== undefined && !corrections.email.includes('@')) {
+      return send(res, 400, { error: { code: 'invalid_corrections', message: 'the corrections are invalid', fields: [{ field: 'corrections.email', message: 'must be an email address' }] } });
+    }
+    switch (fixture.retry) {
+      case 'accepted':
+        return send(res, 202, { onboardingId: fixture.id, status: 'retrying', resumesAt: 'register' });
+      case 'running-normally':
+        return apiError(res, 409, 'not_retryable', `onboarding ${fixture.id} is running normally; there is nothing to retry`);
+      case 'completed':
+        return apiError(res, 409, 'not_retryable', `onboarding ${fixture.id} has completed; there is nothing to retry`);
+      case 'server-error':
+        return apiError(res, 500, 'internal_error', 'something went wrong on our side; it has been logged');
+    }
+  }
+  if (action === 'POST /dns-check' || action === 'POST /cancel') {
+    if (fixture.workflowStatus !== 'RUNNING') return apiError(res, 409, 'onboarding_not_running', `onboarding ${fixture.id} is ${fixture.workflowStatus.toLowerCase()}`);
+    return send(res, 202, action === 'POST /cancel' ? { onboardingId: fixture.id, status: 'cancelling' } : { onboardingId: fixture.id, signal: 'checkDnsNow', status: 'sent' });
+  }
+  if (action === 'GET /secrets/wordpress-api-key') {
+    if (!fixture.wordpressKey) return apiError(res, 404, 'secret_not_found', `no WordPress key is stored for onboarding ${JSON.stringify(fixture.id)}`);
+    return send(res, 200, { value: fixture.wordpressKey });
+  }
+  return apiError(res, 404, 'not_found', `no route for ${req.method} ${url.pathname}`);
+}
+
+let server: Server;
+let apiUrl: string;
+const requests: RecordedRequest[] = [];
+
+beforeAll(async () => {
+  server = createHttpServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const url = new URL(req.url ?? '/', 'http://fake');
+      const raw = Buffer.concat(chunks).toString('utf8');
+      const body: unknown = raw ? JSON.parse(raw) : undefined;
+      requests.push({ method: req.method ?? '', path: url.pathname, query: url.searchParams, headers: req.headers, body });
+      handle(req, res, url, body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  apiUrl = `http://127.0.0.1:${port}`;
+});
+
+afterAll(async () => {
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+});
+
+beforeEach(() => {
+  requests.length = 0;
+});
+
+function collector(isTTY = false) {
+  const chunks: string[] = [];
+  return {
+    isTTY,
+    columns: 200,
+    write(chunk: string) {
+      chunks.push(chunk);
+      return true;
+    },
+    get text() {
+      return chunks.join('');
+    },
+  };
+}
+
+async function cli(args: string[], options: { env?: Record<string, string | undefined>; stdoutIsTTY?: boolean; stderrIsTTY?: boolean } = {}) {
+  const stdout = collector(options.stdoutIsTTY);
+  const stderr = collector(options.stderrIsTTY);
+  const code = await runCli(args, { stdout, stderr, env: { ONBOARDING_API_URL: apiUrl, OPS_API_TOKEN: TOKEN, ...options.env } });
+  return { code, stdout: stdout.text, stderr: stderr.text };
+}
+
+async function closedPort(): Promise<number> {
+  const probe = createNetServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as { port: number };
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
+const ANSI = /\u001b\[/;
+
+describe('onboarding CLI', () => {
+  it('lists onboardings as an aligned table with an attention mark, and as parseable JSON with --json', async () => {
+    const table = await cli(['list', '--needs-attention']);
+    expect(table.code).toBe(0);
+    const [header, row, ...rest] = table.stdout.trimEnd().split('\n');
+    expect(header).toMatch(/^ID\s+CLIENT\s+DOMAIN\s+STATUS\s+ATTENTION\s+WORKFLOW\s+STARTED\s+AGE$/);
+    expect(rest).toEqual([]);
+    expect(row).toContain('onboarding-crm-1');
+    expect(row).toContain('crm-1.example.com');
+    expect(row).toContain('⚠');
+    expect(row).toMatch(/3d 8h$/);
+    // Columns line up: each value starts under its header.
+    for (const [column, value] of [['STATUS', 'awaiting-dns'], ['WORKFLOW', 'RUNNING'], ['ATTENTION', '⚠']] as const) {
+      expect(row!.indexOf(value)).toBe(header!.indexOf(column));
+    }
+    expect(table.stdout).not.toMatch(ANSI);
+    expect(requests[0]!.query.get('needsAttention')).toBe('true');
+
+    const json = await cli(['list', '--status', 'failed', '--json']);
+    expect(json.code).toBe(0);
+    const page = JSON.parse(json.stdout) as { items: Array<{ onboardingId: string }>; nextPageToken: string | null };
+    expect(page.items.map((item) => item.onboardingId)).toEqual(['onboarding-crm-3', 'onboarding-crm-4']);
+    expect(page.nextPageToken).toBe('2');
+    expect(requests.at(-1)!.query.get('status')).toBe('failed');
+  });
+
+  it('shows one page by default and follows every page with --all', async () => {
+    const firstPage = await cli(['list']);
+    expect(firstPage.stdout).toContain('onboarding-crm-2');
+    expect(firstPage.stdout).not.toContain('onboarding-crm-3');
+    expect(firstPage.stderr).toContain('pass --all');
+
+    requests.length = 0;
+    const all = await cli(['list', '--all']);
+    expect(all.code).toBe(0);
+    for (const fixture of FIXTURES) expect(all.stdout).toContain(fixture.id);
+    expect(requests.map((r) => r.query.get('pageToken'))).toEqual([null, '2', '4', '6']);
+    expect(requests.every((r) => r.query.get('pageSize') === '200')).toBe(true);
+  });
+
+  it('colours the table only on a terminal, and not when NO_COLOR is set', async () => {
+    expect((await cli(['list', '--status', 'failed'], { stdoutIsTTY: true })).stdout).toMatch(ANSI);
+    expect((await cli(['list', '--status', 'failed'], { stdoutIsTTY: true, env: { NO_COLOR: '1' } })).stdout).not.toMatch(ANSI);
+  });
+
+  it('shows an onboarding: status, why it needs attention, each step, DNS progress and the failure', async () => {
+    const waiting = await cli(['show', 'onboarding-crm-1']);
+    expect(waiting.code).toBe(0);
+    expect(waiting.stdout).toMatch(/status\s+awaiting-dns\s+\(workflow RUNNING\)/);
+    expect(waiting.stdout).toContain('DNS not verified after 72 hours; ask the client to check their DNS records');
+    expect(waiting.stdout).toMatch(/await-dns\s+needs-attention\s+.*verification pending/);
+    expect(waiting.stdout).toMatch(/register\s+done\s+.*registered as domain 4711/);
+    expect(waiting.stdout).toMatch(/dns\s+verification pending · 17 checks · last checked 10m ago · next check in 20m/);
+    expect(waiting.stdout).toMatch(/signup email\s+not sent yet/);
+    expect(requests[0]).toMatchObject({ method: 'GET', path: '/v1/onboardings/onboarding-crm-1' });
+
+    const failed = await cli(['show', 'onboarding-crm-3']);
+    expect(failed.stdout).toMatch(/failure\s+NextNet rejected the registration: domain is owned by another account \(ResellerRejected/);
+  });
+
+  it('retries one onboarding with the corrections and reason given, authenticated with the bearer token', async () => {
+    const result = await cli(['retry', 'onboarding-crm-3', '--email', 'owner@acme.test', '--domain', 'acme-plumbing.com', '--reason', 'client fixed the typo']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('onboarding-crm-3 is retrying; it resumes at register');
+    expect(requests).toHaveLength(1);
+    expect(requests[0]).toMatchObject({
+      method: 'POST',
+      path: '/v1/onboardings/onboarding-crm-3/retry',
+      body: { corrections: { email: 'owner@acme.test', domain: 'acme-plumbing.com' }, reason: 'client fixed the typo' },
+    });
+    expect(requests[0]!.headers.authorization).toBe(`Bearer ${TOKEN}`);
+    expect(requests[0]!.headers['content-type']).toBe('application/json');
+  });
+
+  it('a retry the API refuses (409) exits 4 and prints the API\'s reason', async () => {
+    const result = await cli(['retry', 'onboarding-crm-8']);
+    expect(result.code).toBe(4);
+    expect(result.stderr).toContain('error: onboarding onboarding-crm-8 is running normally; there is nothing to retry');
+    expect(result.stderr).toContain('onboarding show onboarding-crm-8');
+    expect(result.stdout).toBe('');
+  });
+
+  it('corrections the API rejects (400) exit 2 and name the bad field', async () => {
+    const result = await cli(['retry', 'onboarding-crm-3', '--email', 'not-an-email']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('corrections.email: must be an email address');
+  });
+
+  it('an unknown onboarding exits 3', async () => {
+    const result = await cli(['show', 'onboarding-nobody']);
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain('error: no onboarding with id "onboarding-nobody"');
+    expect(result.stderr).toContain('onboarding list');
+  });
+
+  it('a wrong token exits 6 with a hint about OPS_API_TOKEN and never prints the token', async () => {
+    const result = await cli(['list', '--token', 'wrong-secret-token-123']);
+    expect(result.code).toBe(6);
+    expect(result.stderr).toContain('error: missing or wrong bearer token');
+    expect(result.stderr).toContain('set OPS_API_TOKEN or pass --token');
+    expect(result.stdout + result.stderr).not.toContain('wrong-secret-token-123');
+    expect(requests[0]!.headers.authorization).toBe('Bearer wrong-secret-token-123');
+  });
+
+  it('an API nobody listens on exits 5 and suggests starting it', async () => {
+    const port = await closedPort();
+    const result = await cli(['show', 'onboarding-crm-1'], { env: { ONBOARDING_API_URL: `http://127.0.0.1:${port}` } });
+    expect(result.code).toBe(5);
+    expect(result.stderr).toContain(`cannot reach the ops API at http://127.0.0.1:${port}`);
+    expect(result.stderr).toContain('is the API running? npm start');
+    expect(result.stderr).not.toContain(TOKEN);
+  });
+
+  it('a bulk retry retries only failed onboardings since the time whose reason matches, goes on past one that errors, and exits 1 naming it', async () => {
+    const before = Date.now();
+    const result = await cli(['retry', '--failed-since', '24h', '--reason', 'rejected']);
+    expect(result.code).toBe(1);
+
+    const listing = requests.filter((r) => r.path === '/v1/onboardings');
+    expect(listing.length).toBe(2); // four failed in the last 24 h, two per page
+    expect(listing[0]!.query.get('status')).toBe('failed');
+    const closedSince = Date.parse(listing[0]!.query.get('closedSince')!);
+    expect(Math.abs(closedSince - (before - 24 * HOUR))).toBeLessThan(60_000);
+
+    const retried = requests.filter((r) => r.method === 'POST').map((r) => r.path);
+    expect(retried).toEqual([
+      '/v1/onboardings/onboarding-crm-3/retry',
+      '/v1/onboardings/onboarding-crm-4/retry',
+      '/v1/onboardings/onboarding-crm-5/retry',
+    ]);
+
+    expect(result.stdout).toContain('4 failed onboardings closed since');
+    expect(result.stdout).toContain('3 with a failure reason containing "rejected"');
+    expect(result.stdout).toContain('retried 2, skipped 1, failed 1');
+    expect(result.stdout).toMatch(/failed\s+onboarding-crm-4: something went wrong on our side/);
+    expect(result.stdout).toMatch(/skipped\s+onboarding-crm-6: failure reason does not contain "rejected"/);
+    expect(result.stdout).not.toContain('onboarding-crm-7');
+    // Not a terminal: one progress line per onboarding, no bar.
+    expect(result.stderr.split('\n').filter((line) => /^retry \d\/3: /.test(line))).toHaveLength(3);
+    expect(result.stderr).not.toContain('\r');
+  });
+
+  it('a bulk dry run with --json prints a summary object and retries nothing', async () => {
+    const result = await cli(['--json', 'retry', '--failed-since', new Date(Date.now() - 24 * HOUR).toISOString(), '--reason-contains', 'REJECTED', '--dry-run']);
+    expect(result.code).toBe(0);
+    const summary = JSON.parse(result.stdout) as { found: number; matched: number; wouldRetry: string[]; retried: unknown[] };
+    expect(summary).toMatchObject({ found: 4, matched: 3, wouldRetry: ['onboarding-crm-3', 'onboarding-crm-4', 'onboarding-crm-5'], retried: [] });
+    expect(requests.filter((r) => r.method === 'POST')).toEqual([]);
+    expect(result.stderr).toBe('');
+  });
+
+  it('on a terminal a bulk retry draws a progress bar on stderr', async () => {
+    const result = await cli(['retry', '--failed-since', '24h'], { stderrIsTTY: true });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('\r');
+    expect(result.stderr).toMatch(/retrying \[█+░*\] 4\/4/);
+    expect(result.stdout).toContain('retried 3, skipped 0, failed 1');
+  });
+
+  it('dns-check and cancel post to the onboarding and a finished one is refused with exit 4', async () => {
+    expect((await cli(['dns-check', 'onboarding-crm-1'])).code).toBe(0);
+    const cancelled = await cli(['cancel', 'onboarding-crm-1']);
+    expect(cancelled.stdout).toContain('onboarding-crm-1 is cancelling');
+    expect(requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      'POST /v1/onboardings/onboarding-crm-1/dns-check',
+      'POST /v1/onboardings/onboarding-crm-1/cancel',
+    ]);
+    const refused = await cli(['dns-check', 'onboarding-crm-2']);
+    expect(refused.code).toBe(4);
+    expect(refused.stderr).toContain('error: onboarding onboarding-crm-2 is completed');
+  });
+
+  it('secret prints only the key on stdout, warns that the read is audited, and says who is reading', async () => {
+    const result = await cli(['secret', 'onboarding-crm-1']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe('wp_live_key_for_crm_1\n');
+    expect(result.stderr).toContain('audited');
+    expect(requests[0]!.path).toBe('/v1/onboardings/onboarding-crm-1/secrets/wordpress-api-key');
+    expect(requests[0]!.headers['x-ops-actor']).toMatch(/^[^@\s]+@\S+ via cli$/);
+
+    const none = await cli(['secret', 'onboarding-crm-3']);
+    expect(none.code).toBe(3);
+    expect(none.stdout).toBe('');
+  });
+
+  it('a mistyped command, option or time exits 2 without calling the API', async () => {
+    for (const args of [
+      ['frobnicate'],
+      [],
+      ['list', '--status', 'sleeping'],
+      ['list', '--limit', '0'],
+      ['retry'],
+      ['retry', '--failed-since', 'yesterday'],
+      ['retry', 'onboarding-crm-3', '--dry-run'],
+      ['retry', 'onboarding-crm-3', '--failed-since', '24h'],
+      ['retry', '--failed-since', '24h', '--email', 'a@b.test'],
+      ['show'],
+      ['list', '--api-url', 'not a url'],
+    ]) {
+      const result = await cli(args);
+      expect({ args, code: result.code }).toEqual({ args, code: 2 });
+      expect(result.stderr).toMatch(/error|Usage/);
+    }
+    expect(requests).toEqual([]);
+  });
+
+  it('the installed command runs: bin/onboarding.mjs --help exits 0 and lists every command', async () => {
+    const { stdout } = await promisify(execFile)(path.join(ROOT, 'bin', 'onboarding.mjs'), ['--help'], { cwd: ROOT, timeout: 30_000 });
+    for (const command of ['list', 'show <id>', 'retry', 'dns-check <id>', 'cancel <id>', 'secret <id>']) expect(stdout).toContain(command);
+    expect(stdout).toContain('Exit codes:');
+  });
+});
