@@ -124,8 +124,13 @@ export class NextNetClient {
       throw new ResellerApiError('unavailable', `${what} did not answer: ${describeNetworkError(err)}`);
     }
 
-    const text = await response.text().catch(() => '');
-    if (!response.ok) throw errorFor(what, response, text);
+    let text: string;
+    try {
+      text = await response.text();
+    } catch (err) {
+      throw new ResellerApiError('unavailable', `${what} answered ${response.status} but the body could not be read: ${describeNetworkError(err)}`, response.status);
+    }
+    if (!response.ok) throw errorFor(what, response, text.replaceAll(this.options.apiKey, '[REDACTED]'));
     let json: unknown = undefined;
     if (text !== '') {
       try {

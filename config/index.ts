@@ -11,6 +11,12 @@ export const DEV_DEFAULTS = {
 
 // Sender domains that belong to the platform we resell: mail must come from the agency, never from them.
 const PLATFORM_SENDER_DOMAINS = ['nextnet.ai', 'bediscovered.ai', 'netlify.com'];
+const REQUIRED_IN_PRODUCTION = ['RESELLER_API_URL', 'RESELLER_API_KEY', 'CRM_WEBHOOK_SECRET', 'OPS_API_TOKEN', 'VAULT_KEY', 'SMTP_URL', 'EMAIL_FROM', 'TEMPORAL_ADDRESS'] as const;
+
+function isPlatformSender(from: string): boolean {
+  const domain = (/@([^>\s]+)>?\s*$/.exec(from)?.[1] ?? '').toLowerCase();
+  return PLATFORM_SENDER_DOMAINS.some((platform) => domain === platform || domain.endsWith(`.${platform}`));
+}
 
 /** A duration such as `90s`, `5m`, `72h`, `7d` or a number of milliseconds. */
 export const Duration = z
@@ -65,10 +71,7 @@ const EnvSchema = z
     EMAIL_FROM: z
       .string()
       .optional()
-      .refine(
-        (from) => !from || !PLATFORM_SENDER_DOMAINS.some((d) => from.toLowerCase().includes(`@${d}`)),
-        'must be an address of the agency, not of the platform it resells',
-      ),
+      .refine((from) => !from || !isPlatformSender(from), 'must be an address of the agency, not of the platform it resells'),
     OPS_ALERT_EMAIL: z.email().optional(),
     SIGNUP_URL: url.default('https://app.bediscovered.ai/auth/signup'),
 
@@ -86,12 +89,6 @@ const EnvSchema = z
     MAILDEV_WEB_PORT: port.default(1080),
     TEMPORAL_PORT: port.default(7233),
     TEMPORAL_UI_PORT: port.default(8233),
-  })
-  .superRefine((env, ctx) => {
-    if (env.NODE_ENV !== 'production') return;
-    for (const name of ['RESELLER_API_URL', 'RESELLER_API_KEY', 'CRM_WEBHOOK_SECRET', 'OPS_API_TOKEN', 'VAULT_KEY', 'SMTP_URL', 'EMAIL_FROM', 'TEMPORAL_ADDRESS'] as const) {
-      if (env[name] === undefined) ctx.addIssue({ code: 'custom', path: [name], message: 'is required when NODE_ENV=production' });
-    }
   });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -127,9 +124,12 @@ export class ConfigError extends Error {
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v.trim() !== ''));
   const parsed = EnvSchema.safeParse(cleaned);
-  if (!parsed.success) {
+  // Checked apart from the schema so one bad value does not hide the missing ones.
+  const missing = cleaned.NODE_ENV === 'production' ? REQUIRED_IN_PRODUCTION.filter((name) => cleaned[name] === undefined) : [];
+  if (!parsed.success || missing.length > 0) {
     // Name the variable and the rule, never the value: it may be a secret.
-    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.') || 'environment'}: ${issue.message}`));
+    const problems = (parsed.error?.issues ?? []).map((issue) => `${issue.path.join('.') || 'environment'}: ${issue.message}`);
+    throw new ConfigError([...problems, ...missing.map((name) => `${name}: is required when NODE_ENV=production`)]);
   }
   const env = parsed.data;
   return {

@@ -29,6 +29,8 @@ export const REDACTED_PATHS = [
   'config.webhookSecret',
   'config.opsApiToken',
   'config.vaultKey',
+  // An SMTP URL usually carries the mail server's password.
+  'config.email.smtpUrl',
 ];
 
 export function createLogger(options: { level?: string; name?: string } = {}, destination?: DestinationStream): Logger {
