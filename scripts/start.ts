@@ -14,7 +14,7 @@ import { createLogger, REDACTED_PATHS } from '../config/logger.js';
 import { startSimulator } from '../simulator/app.js';
 import { openVault } from '../vault/index.js';
 import { ONBOARDING_SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
-import { connectWorker, createOnboardingWorker, routeTemporalLogsTo } from '../worker/index.js';
+import { configureTemporalRuntime, connectWorker, createOnboardingWorker } from '../worker/index.js';
 import { startMailDev } from './maildev.js';
 import { ensureTemporalCli } from './temporal-cli.mjs';
 
@@ -23,7 +23,7 @@ const logger = process.stdout.isTTY
   ? pino({ level: config.logLevel, redact: { paths: REDACTED_PATHS, censor: '[REDACTED]' } }, pretty({ colorize: true, ignore: 'pid,hostname' }))
   : createLogger({ level: config.logLevel });
 // Worker lifecycle and bundling chatter would bury the stack summary; warnings still show.
-routeTemporalLogsTo(logger, 'WARN');
+configureTemporalRuntime({ logger, logLevel: 'WARN', metricsAddress: config.workerMetricsAddress });
 const dataDir = path.resolve(config.dataDir);
 await mkdir(dataDir, { recursive: true });
 
@@ -114,7 +114,7 @@ try {
     closeWorker();
     await workerConnection.close();
   });
-  lines.push(`Worker          task queue "${config.temporal.taskQueue}"`);
+  lines.push(`Worker          task queue "${config.temporal.taskQueue}"   metrics http://${config.workerMetricsAddress}/metrics`);
 
   const api = await startApiServer({ config, logger, vault });
   stops.push(() => api.close());

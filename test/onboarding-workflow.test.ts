@@ -61,6 +61,16 @@ describe('the onboarding workflow, on a real Temporal dev server', () => {
     expect(signup?.text).toContain('https://app.bediscovered.ai/auth/signup');
     expect(signup?.text).toContain(client.email);
     expect(signup?.from[0]?.address).toBe('onboarding@agency.test');
+
+    // Business metrics come out of the worker's Prometheus endpoint beside the SDK's own.
+    const metrics = await eventually(async () => {
+      const text = await (await fetch(stack.metricsUrl)).text();
+      return /^onboardings_completed\{[^}]*\} [1-9]/m.test(text) && text;
+    }, { what: 'the completed-onboardings metric' });
+    expect(metrics).toMatch(/^onboarding_webhook_to_completion_count\{[^}]*\} [1-9]/m);
+    expect(metrics).toMatch(/^onboarding_dns_wait_count\{[^}]*\} [1-9]/m);
+    expect(metrics).toContain('onboarding_dns_wait_bucket{namespace="default",taskQueue="' + stack.taskQueue + '",workflowType="onboardClient",le="86400"}');
+    expect(metrics).toContain('temporal_activity_execution_latency');
   });
 
   it('refuses a second workflow for the same client', async () => {

@@ -9,6 +9,7 @@ import { Webhook } from 'standardwebhooks';
 import { inject } from 'vitest';
 import { createActivities } from '../activities/index.js';
 import { createApp } from '../api/app.js';
+import { BUSINESS_HISTOGRAM_BUCKETS } from '../worker/index.js';
 import { createSmtpMailer } from '../activities/mailer.js';
 import { NextNetClient } from '../activities/nextnet-client.js';
 import { FileSentEmailLedger } from '../activities/sent-email-ledger.js';
@@ -25,11 +26,19 @@ import {
 } from '../workflows/definitions.js';
 import type { onboardClient } from '../workflows/onboarding.js';
 
-// Worker chatter (and the activity failures tests provoke on purpose) would bury test output; errors still show.
-try {
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
-} catch {
-  // Already installed in this process by an earlier test file.
+let workerMetricsUrl: string | undefined;
+/** The Temporal runtime of this test process, installed once: quiet logs, and Prometheus metrics on a free port. */
+async function installTestRuntime(): Promise<string> {
+  if (!workerMetricsUrl) {
+    const address = `127.0.0.1:${await freePort()}`;
+    // Worker chatter (and the activity failures tests provoke on purpose) would bury test output; errors still show.
+    Runtime.install({
+      logger: new DefaultLogger('ERROR'),
+      telemetryOptions: { metrics: { prometheus: { bindAddress: address, useSecondsForDurations: true, histogramBucketOverrides: BUSINESS_HISTOGRAM_BUCKETS } } },
+    });
+    workerMetricsUrl = `http://${address}/metrics`;
+  }
+  return workerMetricsUrl;
 }
 
 export const TEST_RESELLER_KEY = 'sk_org_test_reseller_key_0123456789';
@@ -88,6 +97,8 @@ export interface TestStack {
   client: Client;
   taskQueue: string;
   temporalAddress: string;
+  /** The worker's Prometheus endpoint (SDK and business metrics). */
+  metricsUrl: string;
   startOnboarding(client: ClientDetails, settings?: Partial<OnboardingSettings>): Promise<WorkflowHandle<typeof onboardClient>>;
   simulatorCall(method: string, path: string, body?: unknown): Promise<unknown>;
   close(): Promise<void>;
@@ -98,6 +109,7 @@ export interface TestStack {
  * task queue, the NextNet simulator over HTTP, MailDev over SMTP and a vault in a temp directory.
  */
 export async function startTestStack(options: { dnsVerifyAfterMs?: number | null } = {}): Promise<TestStack> {
+  const metricsUrl = await installTestRuntime();
   const temporalAddress = inject('temporalAddress');
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'onboarding-stack-'));
   const { logger, lines } = capturedLogger();
@@ -136,6 +148,7 @@ export async function startTestStack(options: { dnsVerifyAfterMs?: number | null
     client,
     taskQueue,
     temporalAddress,
+    metricsUrl,
     async startOnboarding(details, settings = {}) {
       const onboardingId = onboardingIdFor(details.clientId);
       const input: OnboardingInput = { onboardingId, client: details, settings: { ...FAST_SETTINGS, ...settings }, receivedAt: new Date().toISOString() };

@@ -52,13 +52,32 @@ export async function connectWorker(config: Config): Promise<NativeConnection> {
   return NativeConnection.connect({ address: config.temporal.address });
 }
 
-/** Sends the Temporal SDK's own log lines (worker lifecycle, bundling, retries) through our pino logger. */
-export function routeTemporalLogsTo(logger: Logger, level: LogLevel = 'INFO'): void {
-  const sdkLogger = logger.child({ component: 'temporal-sdk' });
+// Onboardings take minutes to weeks: the SDK's default buckets (up to 10 s) would put every one in +Inf.
+const DURATION_BUCKETS_SECONDS = [60, 300, 900, 1_800, 3_600, 3 * 3_600, 6 * 3_600, 12 * 3_600, 86_400, 3 * 86_400, 7 * 86_400, 14 * 86_400, 30 * 86_400];
+export const BUSINESS_HISTOGRAM_BUCKETS = {
+  onboarding_webhook_to_completion: DURATION_BUCKETS_SECONDS,
+  onboarding_dns_wait: DURATION_BUCKETS_SECONDS,
+};
+
+/**
+ * Installs the Temporal runtime once per process, before any connection: the SDK's own log lines go through our
+ * pino logger, and its metrics (the SDK's `temporal_*` runtime metrics plus our business metrics,
+ * `onboardings_completed`, `onboardings_failed`, `onboarding_webhook_to_completion`, `onboarding_dns_wait`) are served
+ * for Prometheus at `metricsAddress` (`/metrics`).
+ */
+export function configureTemporalRuntime(options: { logger: Logger; logLevel?: LogLevel; metricsAddress?: string }): void {
+  const sdkLogger = options.logger.child({ component: 'temporal-sdk' });
   Runtime.install({
-    logger: new DefaultLogger(level, ({ level: entryLevel, message, meta }) => {
+    logger: new DefaultLogger(options.logLevel ?? 'INFO', ({ level: entryLevel, message, meta }) => {
       const method = ({ TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' } as const)[entryLevel];
       sdkLogger[method](meta ?? {}, message);
     }),
+    ...(options.metricsAddress
+      ? {
+          telemetryOptions: {
+            metrics: { prometheus: { bindAddress: options.metricsAddress, useSecondsForDurations: true, histogramBucketOverrides: BUSINESS_HISTOGRAM_BUCKETS } },
+          },
+        }
+      : {}),
   });
 }

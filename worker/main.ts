@@ -1,12 +1,12 @@
 import { loadConfigOrExit } from '../config/index.js';
 import { createLogger } from '../config/logger.js';
 import { openVault } from '../vault/index.js';
-import { connectWorker, createOnboardingWorker, routeTemporalLogsTo } from './index.js';
+import { configureTemporalRuntime, connectWorker, createOnboardingWorker } from './index.js';
 
 // The worker drains on SIGINT/SIGTERM by itself (shutdownGraceTime), so run() returning is the clean exit.
 const config = loadConfigOrExit();
 const logger = createLogger({ level: config.logLevel, name: 'worker' });
-routeTemporalLogsTo(logger);
+configureTemporalRuntime({ logger, metricsAddress: config.workerMetricsAddress });
 const { vault } = await openVault(config, logger);
 const connection = await connectWorker(config);
 const { worker, close } = await createOnboardingWorker({
@@ -16,7 +16,7 @@ const { worker, close } = await createOnboardingWorker({
   connection,
   workflowBundlePath: config.temporal.workflowBundlePath,
 });
-logger.info({ taskQueue: config.temporal.taskQueue, temporal: config.temporal.address }, 'worker started');
+logger.info({ taskQueue: config.temporal.taskQueue, temporal: config.temporal.address, metrics: `http://${config.workerMetricsAddress}/metrics` }, 'worker started');
 try {
   await worker.run();
 } finally {
