@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
+import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes.js';
 import { pino } from 'pino';
 import pretty from 'pino-pretty';
 import { startApiServer } from '../api/server.js';
@@ -52,7 +53,7 @@ try {
   if (config.temporal.startsOwnServer) {
     const cli = await ensureTemporalCli();
     const dbFile = path.join(dataDir, 'temporal.db');
-    step(`Starting the Temporal dev server (state in ${path.relative(process.cwd(), dbFile)})…`);
+    step(`Starting the Temporal dev server (state in ${displayPath(dbFile)})…`);
     const server = startTemporalDevServer(cli, dbFile, config.devStack.temporalPort, config.devStack.temporalUiPort);
     stops.push(() => stopChild(server));
     await waitForTemporal(config.temporal.address, server);
@@ -60,6 +61,7 @@ try {
   } else {
     step(`Using the Temporal server at ${config.temporal.address} (TEMPORAL_ADDRESS)`);
     await waitForTemporal(config.temporal.address);
+    await ensureSearchAttributes(config.temporal.address, config.temporal.namespace);
     lines.push(`Temporal        ${config.temporal.address} (external)`);
   }
 
@@ -92,7 +94,7 @@ try {
   }
 
   const { vault, devKeyFile } = await openVault(config, logger);
-  lines.push(`Vault           ${path.relative(process.cwd(), path.join(dataDir, 'vault'))}/   key: ${devKeyFile ? `${path.relative(process.cwd(), devKeyFile)} (generated dev key, mode 0600)` : 'VAULT_KEY'}`);
+  lines.push(`Vault           ${displayPath(path.join(dataDir, 'vault'))}/   key: ${devKeyFile ? `${displayPath(devKeyFile)} (generated dev key, mode 0600)` : 'VAULT_KEY'}`);
 
   step('Starting the worker (bundling workflows)…');
   const workerConnection = await connectWorker(config);
@@ -188,4 +190,30 @@ async function waitForTemporal(address: string, server?: ChildProcess, timeoutMs
 /** The CLI's spelling of a search attribute type (Keyword, Bool, ...). */
 function searchAttributeTypeName(valueType: string): string {
   return { KEYWORD: 'Keyword', BOOL: 'Bool', TEXT: 'Text', INT: 'Int', DOUBLE: 'Double', DATETIME: 'Datetime', KEYWORD_LIST: 'KeywordList' }[valueType] ?? valueType;
+}
+
+/** On a server we did not start, creates our search attributes if missing, or says how to. */
+async function ensureSearchAttributes(address: string, namespace: string): Promise<void> {
+  const connection = await Connection.connect({ address });
+  try {
+    const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
+    const missing = ONBOARDING_SEARCH_ATTRIBUTES.filter((key) => !customAttributes || !(key.name in customAttributes));
+    if (missing.length === 0) return;
+    step(`Creating search attributes ${missing.map((k) => k.name).join(', ')} in namespace ${namespace}…`);
+    await connection.operatorService.addSearchAttributes({
+      namespace,
+      searchAttributes: Object.fromEntries(missing.map((key) => [key.name, encodeSearchAttributeIndexedValueType(key.type)!])),
+    });
+  } catch (err) {
+    const flags = ONBOARDING_SEARCH_ATTRIBUTES.map((k) => `--name ${k.name} --type ${searchAttributeTypeName(k.type)}`).join(' ');
+    throw new Error(`the search attributes could not be checked or created (${(err as Error).message}); create them with: temporal operator search-attribute create --namespace ${namespace} ${flags}`);
+  } finally {
+    await connection.close();
+  }
+}
+
+/** Paths under the working directory read better relative; others stay absolute. */
+function displayPath(target: string): string {
+  const relative = path.relative(process.cwd(), target);
+  return relative.startsWith('..') ? target : relative;
 }
