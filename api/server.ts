@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
+import { temporalConnectionOptions } from '../config/temporal-connection.js';
 import type { SecretVault } from '../vault/index.js';
 import { createApp } from './app.js';
 
@@ -13,7 +14,7 @@ export interface RunningApi {
 /** Connects lazily to Temporal (so the API starts, and answers 503, while Temporal is down) and listens. */
 export async function startApiServer(options: { config: Config; logger: Logger; vault: SecretVault; port?: number }): Promise<RunningApi> {
   const { config, logger, vault } = options;
-  const connection = Connection.lazy({ address: config.temporal.address });
+  const connection = Connection.lazy(temporalConnectionOptions(config.temporal));
   const temporal = new Client({ connection, namespace: config.temporal.namespace });
   const app = createApp({ config, temporal, vault, logger });
   const server = app.listen(options.port ?? config.port, '0.0.0.0');

@@ -51,6 +51,12 @@ const EnvSchema = z
     TEMPORAL_ADDRESS: z.string().optional(),
     TEMPORAL_NAMESPACE: z.string().default('default'),
     TEMPORAL_TASK_QUEUE: z.string().default('onboarding'),
+    // Temporal Cloud or a TLS cluster: an API key, or mTLS with a client certificate and key (PEM files).
+    TEMPORAL_API_KEY: z.string().min(8).optional(),
+    TEMPORAL_TLS: z.enum(['true', 'false']).optional(),
+    TEMPORAL_TLS_CERT: z.string().optional(),
+    TEMPORAL_TLS_KEY: z.string().optional(),
+    TEMPORAL_TLS_CA: z.string().optional(),
 
     RESELLER_API_URL: url.optional(),
     RESELLER_API_KEY: z.string().min(8).optional(),
@@ -101,7 +107,15 @@ export interface Config {
   logLevel: Env['LOG_LEVEL'];
   port: number;
   dataDir: string;
-  temporal: { address: string; namespace: string; taskQueue: string; startsOwnServer: boolean; workflowBundlePath: string | undefined };
+  temporal: {
+    address: string;
+    namespace: string;
+    taskQueue: string;
+    startsOwnServer: boolean;
+    workflowBundlePath: string | undefined;
+    apiKey: string | undefined;
+    tls: { certFile?: string; keyFile?: string; caFile?: string } | undefined;
+  };
   reseller: { apiUrl: string; apiKey: string; timeoutMs: number; usesSimulator: boolean };
   webhookSecret: string;
   opsApiToken: string;
@@ -126,10 +140,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   const parsed = EnvSchema.safeParse(cleaned);
   // Checked apart from the schema so one bad value does not hide the missing ones.
   const missing = cleaned.NODE_ENV === 'production' ? REQUIRED_IN_PRODUCTION.filter((name) => cleaned[name] === undefined) : [];
-  if (!parsed.success || missing.length > 0) {
+  const halfPair = (cleaned.TEMPORAL_TLS_CERT === undefined) !== (cleaned.TEMPORAL_TLS_KEY === undefined) ? ['TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY: set both (mTLS) or neither'] : [];
+  if (!parsed.success || missing.length > 0 || halfPair.length > 0) {
     // Name the variable and the rule, never the value: it may be a secret.
     const problems = (parsed.error?.issues ?? []).map((issue) => `${issue.path.join('.') || 'environment'}: ${issue.message}`);
-    throw new ConfigError([...problems, ...missing.map((name) => `${name}: is required when NODE_ENV=production`)]);
+    throw new ConfigError([...problems, ...missing.map((name) => `${name}: is required when NODE_ENV=production`), ...halfPair]);
   }
   const env = parsed.data;
   return {
@@ -143,6 +158,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       taskQueue: env.TEMPORAL_TASK_QUEUE,
       startsOwnServer: env.TEMPORAL_ADDRESS === undefined,
       workflowBundlePath: env.WORKFLOW_BUNDLE_PATH,
+      apiKey: env.TEMPORAL_API_KEY,
+      // An API key or a client certificate implies TLS (Temporal Cloud); TEMPORAL_TLS=true alone uses system roots.
+      tls:
+        env.TEMPORAL_TLS === 'false' || (env.TEMPORAL_TLS === undefined && !env.TEMPORAL_API_KEY && !env.TEMPORAL_TLS_CERT)
+          ? undefined
+          : { certFile: env.TEMPORAL_TLS_CERT, keyFile: env.TEMPORAL_TLS_KEY, caFile: env.TEMPORAL_TLS_CA },
     },
     reseller: {
       apiUrl: (env.RESELLER_API_URL ?? `http://127.0.0.1:${env.SIM_PORT}/accounts`).replace(/\/+$/, ''),

@@ -29,6 +29,7 @@ export const REDACTED_PATHS = [
   'config.webhookSecret',
   'config.opsApiToken',
   'config.vaultKey',
+  'config.temporal.apiKey',
   // An SMTP URL usually carries the mail server's password.
   'config.email.smtpUrl',
 ];

@@ -10,7 +10,8 @@ import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/se
 import { pino } from 'pino';
 import pretty from 'pino-pretty';
 import { startApiServer } from '../api/server.js';
-import { loadConfigOrExit } from '../config/index.js';
+import { loadConfigOrExit, type Config } from '../config/index.js';
+import { temporalConnectionOptions } from '../config/temporal-connection.js';
 import { createLogger, REDACTED_PATHS } from '../config/logger.js';
 import { startSimulator } from '../simulator/app.js';
 import { openVault } from '../vault/index.js';
@@ -56,12 +57,12 @@ try {
     step(`Starting the Temporal dev server (state in ${displayPath(dbFile)})…`);
     const server = startTemporalDevServer(cli, dbFile, config.devStack.temporalPort, config.devStack.temporalUiPort);
     stops.push(() => stopChild(server));
-    await waitForTemporal(config.temporal.address, server);
+    await waitForTemporal(config.temporal, server);
     lines.push(`Temporal        ${config.temporal.address}   Web UI http://127.0.0.1:${config.devStack.temporalUiPort}`);
   } else {
     step(`Using the Temporal server at ${config.temporal.address} (TEMPORAL_ADDRESS)`);
-    await waitForTemporal(config.temporal.address);
-    await ensureSearchAttributes(config.temporal.address, config.temporal.namespace);
+    await waitForTemporal(config.temporal);
+    await ensureSearchAttributes(config.temporal);
     lines.push(`Temporal        ${config.temporal.address} (external)`);
   }
 
@@ -165,12 +166,13 @@ async function stopChild(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-async function waitForTemporal(address: string, server?: ChildProcess, timeoutMs = 60_000): Promise<void> {
+async function waitForTemporal(temporal: Config['temporal'], server?: ChildProcess, timeoutMs = 60_000): Promise<void> {
+  const { address } = temporal;
   const started = Date.now();
   let reported = 0;
   for (;;) {
     try {
-      const connection = await Connection.connect({ address, connectTimeout: 1_000 });
+      const connection = await Connection.connect({ ...temporalConnectionOptions(temporal), connectTimeout: 1_000 });
       await connection.close();
       return;
     } catch (err) {
@@ -193,8 +195,9 @@ function searchAttributeTypeName(valueType: string): string {
 }
 
 /** On a server we did not start, creates our search attributes if missing, or says how to. */
-async function ensureSearchAttributes(address: string, namespace: string): Promise<void> {
-  const connection = await Connection.connect({ address });
+async function ensureSearchAttributes(temporal: Config['temporal']): Promise<void> {
+  const { namespace } = temporal;
+  const connection = await Connection.connect(temporalConnectionOptions(temporal));
   try {
     const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
     const missing = ONBOARDING_SEARCH_ATTRIBUTES.filter((key) => !customAttributes || !(key.name in customAttributes));

@@ -218,7 +218,7 @@ export async function serveApi(options: { temporal: Client; vault: FileVault; ta
     config: {
       webhookSecret: TEST_WEBHOOK_SECRET,
       opsApiToken: TEST_OPS_TOKEN,
-      temporal: { address: 'unused', namespace: 'default', taskQueue: options.taskQueue, startsOwnServer: false, workflowBundlePath: undefined },
+      temporal: { address: 'unused', namespace: 'default', taskQueue: options.taskQueue, startsOwnServer: false, workflowBundlePath: undefined, apiKey: undefined, tls: undefined },
       dns: { pollInitialMs: FAST_SETTINGS.dnsPollInitialMs, pollMaxMs: FAST_SETTINGS.dnsPollMaxMs, deadlineMs: FAST_SETTINGS.dnsDeadlineMs },
       offboardingGraceMs: options.offboardingGraceMs ?? 0,
     },

@@ -7,6 +7,7 @@ import { createSmtpMailer } from '../activities/mailer.js';
 import { NextNetClient } from '../activities/nextnet-client.js';
 import { FileSentEmailLedger } from '../activities/sent-email-ledger.js';
 import type { Config } from '../config/index.js';
+import { temporalConnectionOptions } from '../config/temporal-connection.js';
 import type { SecretVault } from '../vault/index.js';
 
 export const WORKFLOWS_PATH = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'workflows', 'index.ts');
@@ -49,7 +50,7 @@ export async function createOnboardingWorker(options: OnboardingWorkerOptions): 
 }
 
 export async function connectWorker(config: Config): Promise<NativeConnection> {
-  return NativeConnection.connect({ address: config.temporal.address });
+  return NativeConnection.connect(temporalConnectionOptions(config.temporal));
 }
 
 // Onboardings take minutes to weeks: the SDK's default buckets (up to 10 s) would put every one in +Inf.
