@@ -5,7 +5,6 @@ import {
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
-  type ActivityOptions,
 } from '@temporalio/workflow';
 import type { OnboardingActivities } from '../activities/index.js';
 import {
@@ -15,13 +14,10 @@ import {
   type OffboardingPhase,
   type OffboardingStatus,
 } from './definitions.js';
+import { resellerCallOptions } from './activity-options.js';
 import { OnboardingStatus as OnboardingStatusKey } from './search-attributes.js';
 
-const resellerOptions: ActivityOptions = {
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
-};
-const reseller = proxyActivities<OnboardingActivities>(resellerOptions);
+const reseller = proxyActivities<OnboardingActivities>(resellerCallOptions);
 
 /**
  * Offboards a churned client: stops its onboarding at once, waits out the grace period (a `client.reactivated`
@@ -73,9 +69,9 @@ export async function offboardClient(input: OffboardingInput): Promise<Offboardi
 
   enterPhase('removing');
   status.removal = input.domain
-    ? await reseller.releaseDomain.executeWithOptions({ ...resellerOptions, summary: `Remove ${input.domain} from NextNet (client churned)` }, [{ domain: input.domain, domainId: input.domainId }])
+    ? await reseller.releaseDomain.executeWithOptions({ ...resellerCallOptions, summary: `Remove ${input.domain} from NextNet (client churned)` }, [{ domain: input.domain, domainId: input.domainId }])
     : 'nothing-registered';
-  await reseller.revokeClientSecrets.executeWithOptions({ ...resellerOptions, summary: 'Revoke the client WordPress key in the vault' }, [
+  await reseller.revokeClientSecrets.executeWithOptions({ ...resellerCallOptions, summary: 'Revoke the client WordPress key in the vault' }, [
     { onboardingId: input.onboardingId, reason: `client churned at ${input.churnedAt}` },
   ]);
   status.secretsRevoked = true;

@@ -31,18 +31,10 @@ import {
   type StepName,
   type StepRecord,
 } from './definitions.js';
+import { mailOptions, resellerCallOptions } from './activity-options.js';
 import { NeedsAttention, OnboardingDomain, OnboardingStatus as OnboardingStatusKey } from './search-attributes.js';
 
-// Reseller calls retry until they succeed; business rejections arrive as non-retryable failures.
-const resellerOptions: ActivityOptions = {
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
-};
-const mailOptions: ActivityOptions = {
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes' },
-};
-const reseller = proxyActivities<OnboardingActivities>(resellerOptions);
+const reseller = proxyActivities<OnboardingActivities>(resellerCallOptions);
 const mail = proxyActivities<OnboardingActivities>(mailOptions);
 
 const DEFAULT_DNS_CHECKS_PER_RUN = 200;
@@ -159,7 +151,7 @@ export async function onboardClient(input: OnboardingInput): Promise<OnboardingS
     for (;;) {
       if (pending.release) {
         const previous = pending.release;
-        await reseller.releaseDomain.executeWithOptions({ ...resellerOptions, ...summary(`Remove ${previous.domain} from NextNet (corrected on retry)`) }, [{ domainId: previous.domainId, domain: previous.domain }]);
+        await reseller.releaseDomain.executeWithOptions({ ...resellerCallOptions, ...summary(`Remove ${previous.domain} from NextNet (corrected on retry)`) }, [{ domainId: previous.domainId, domain: previous.domain }]);
         pending.release = null;
         registrationRestartRequested = false;
       }
@@ -207,7 +199,7 @@ export async function onboardClient(input: OnboardingInput): Promise<OnboardingS
     enterPhase('registering');
     begin('register');
     const registration = await reseller.registerClientDomain.executeWithOptions(
-      { ...resellerOptions, ...summary(`Register ${status.domain} with NextNet`) },
+      { ...resellerCallOptions, ...summary(`Register ${status.domain} with NextNet`) },
       [{ onboardingId, client: status.client }],
     );
     status.registration = registration;
@@ -241,7 +233,7 @@ export async function onboardClient(input: OnboardingInput): Promise<OnboardingS
       const deadline = Date.parse(dns.deadlineAt!);
       dnsCheckRequested = false;
       const check = await reseller.checkDomainVerification.executeWithOptions(
-        { ...resellerOptions, ...summary(`Check DNS verification of ${registration.host}`) },
+        { ...resellerCallOptions, ...summary(`Check DNS verification of ${registration.host}`) },
         [{ domainId: registration.domainId }],
       );
       checksThisRun += 1;

@@ -1,0 +1,13 @@
+import type { ActivityOptions } from '@temporalio/workflow';
+
+/** Reseller calls retry until they succeed; business rejections arrive as non-retryable failures. */
+export const resellerCallOptions: ActivityOptions = {
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+};
+
+/** Mail servers recover more slowly than APIs: a gentler backoff, still without a limit. */
+export const mailOptions: ActivityOptions = {
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes' },
+};
