@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from 'pino';
 import type { SecretVault } from '../vault/index.js';
@@ -32,6 +33,11 @@ export interface VerificationCheck {
 /** Activities are built from their dependencies so tests and the worker can wire them differently. */
 export function createActivities(deps: ActivityDependencies) {
   const { nextnet, vault, mailer } = deps;
+  /** A logger for the running activity: every line names the workflow (and onboarding) it works for. */
+  const logFor = (fields: Record<string, unknown> = {}) => {
+    const workflowId = Context.current().info.workflowExecution?.workflowId ?? 'unknown';
+    return deps.logger.child({ workflowId, onboardingId: workflowId.replace(/^offboarding-/, 'onboarding-'), ...fields });
+  };
 
   return {
     /**
@@ -42,7 +48,7 @@ export function createActivities(deps: ActivityDependencies) {
       const { onboardingId, client } = input;
       const keyRef = { onboardingId, name: 'wordpress-api-key' as const };
       const wantsWordPress = client.cms === 'wordpress';
-      const log = deps.logger.child({ onboardingId, domain: client.domain });
+      const log = logFor({ onboardingId, domain: client.domain });
 
       try {
         const registered = await nextnet.registerDomain({
@@ -116,7 +122,7 @@ export function createActivities(deps: ActivityDependencies) {
 
     async sendSignupEmail(input: { onboardingId: string; client: ClientDetails }): Promise<{ messageId: string; sentAt: string }> {
       const { client, onboardingId } = input;
-      const log = deps.logger.child({ onboardingId });
+      const log = logFor({ onboardingId });
       // One message per onboarding and recipient: a corrected address on retry gets its own email.
       const recipientTag = createHash('sha256').update(client.email.toLowerCase()).digest('hex').slice(0, 12);
       const messageId = `<signup.${onboardingId}.${recipientTag}@${senderDomain(deps.emailFrom)}>`;
@@ -155,7 +161,7 @@ export function createActivities(deps: ActivityDependencies) {
           domainId = listed.id;
         }
         const outcome = await nextnet.removeDomain(domainId);
-        deps.logger.info({ domain: input.domain, domainId, outcome }, 'domain removed from NextNet');
+        logFor().info({ domain: input.domain, domainId, outcome }, 'domain removed from NextNet');
         return outcome;
       } catch (err) {
         throw asRetryableFailure(err);
@@ -170,7 +176,7 @@ export function createActivities(deps: ActivityDependencies) {
 
     /** Tells a person that an onboarding needs them: always a warning in the log, and an email when configured. */
     async alertOps(input: { onboardingId: string; domain: string; reason: string }): Promise<{ emailed: boolean }> {
-      deps.logger.warn({ onboardingId: input.onboardingId, domain: input.domain, reason: input.reason }, 'onboarding needs attention');
+      logFor({ onboardingId: input.onboardingId }).warn({ domain: input.domain, reason: input.reason }, 'onboarding needs attention');
       if (!deps.opsAlertTo) return { emailed: false };
       const subject = `Onboarding of ${input.domain} needs attention`;
       const text = `${input.reason}\n\nOnboarding: ${input.onboardingId}\nSee it in the Temporal UI or with: npm run temporal -- workflow describe -w ${input.onboardingId}`;

@@ -69,6 +69,10 @@ describe('an onboarding from signed webhook to signup email, over HTTP', () => {
     const audit = stack.logs.map((l) => JSON.parse(l)).find((l) => l.audit === 'secret.read' && l.onboardingId === onboardingId);
     expect(audit).toMatchObject({ secretName: 'wordpress-api-key', purpose: 'ops endpoint', found: true });
     expect(audit.actor).toContain('ops-api');
+    // Every log line about this onboarding, from activities, the vault and the API, names its workflow.
+    const aboutIt = [...stack.logs, ...apiLogLines].map((l) => JSON.parse(l)).filter((l) => l.onboardingId === onboardingId);
+    expect(aboutIt.map((l) => l.msg)).toEqual(expect.arrayContaining(['domain registered with NextNet', 'secret stored in vault', 'signup email sent', 'onboarding started']));
+    expect(aboutIt.filter((l) => l.workflowId !== onboardingId)).toEqual([]);
   });
 
   it('lets ops trigger a DNS check on a waiting onboarding, and refuses it once completed', async () => {

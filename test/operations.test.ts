@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../cli/main.js';
 import { CrmClientId, NeedsAttention, OnboardingDomain, OnboardingStatus } from '../workflows/search-attributes.js';
 import { getStatus } from '../workflows/definitions.js';
 import { clientCreatedEvent, eventually, serveApi, signedDelivery, startTestStack, TEST_RESELLER_KEY, uniqueClient, type TestStack } from './support.js';
@@ -282,5 +283,39 @@ describe('finding onboardings', () => {
 
     const bad = await api.ops('GET', '/v1/onboardings?status=exploded');
     expect(bad.status).toBe(400);
+  });
+});
+
+describe('one truth about an onboarding', () => {
+  it('the CLI, the API and the Temporal UI search attributes agree on completed, failed and attention states', async () => {
+    const failed = uniqueClient();
+    await stack.simulatorCall('POST', '/_simulator/foreign-domains', { host: failed.domain });
+    const handles = [await stack.startOnboarding(uniqueClient()), await stack.startOnboarding(failed)];
+    await Promise.all(handles.map((h) => h.result().catch(() => undefined)));
+    // A lost WordPress key: completed, but needing attention.
+    await stack.simulatorCall('POST', '/_simulator/faults', { route: 'register', kind: 'drop-after-write', times: 1 });
+    const attention = await stack.startOnboarding(uniqueClient());
+    await attention.result();
+    handles.push(attention);
+
+    for (const handle of handles) {
+      const fromApi = await statusOf(handle.workflowId);
+      let out = '';
+      const code = await runCli(['show', handle.workflowId, '--json', '--api-url', api.url, '--token', 'test-ops-token-0123456789'], {
+        stdout: { write: (chunk: string) => (out += chunk) },
+        stderr: { write: () => true },
+        env: {},
+      });
+      expect(code).toBe(0);
+      const cli = JSON.parse(out) as Status;
+      const attributes = (await stack.client.workflow.getHandle(handle.workflowId).describe()).typedSearchAttributes;
+      expect(cli.status).toBe(fromApi.status);
+      expect(cli.needsAttention).toEqual(fromApi.needsAttention);
+      expect(attributes.get(OnboardingStatus)).toBe(fromApi.status);
+      expect(attributes.get(NeedsAttention)).toBe(fromApi.needsAttention !== null);
+    }
+    expect((await statusOf(handles[0]!.workflowId)).status).toBe('completed');
+    expect((await statusOf(handles[1]!.workflowId)).status).toBe('failed');
+    expect((await statusOf(handles[2]!.workflowId)).needsAttention?.items[0]?.code).toBe('wordpress-key-lost');
   });
 });

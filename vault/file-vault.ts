@@ -37,7 +37,7 @@ export class FileVault implements SecretVault {
     const now = new Date().toISOString();
     await writeFileDurably(this.fileOf(ref), JSON.stringify(this.seal(ref, value, existing?.createdAt ?? now, now)));
     const outcome = existing === undefined ? ('created' as const) : ('replaced' as const);
-    this.logger.info({ audit: 'secret.write', onboardingId: ref.onboardingId, secretName: ref.name, outcome }, 'secret stored in vault');
+    this.logger.info({ audit: 'secret.write', onboardingId: ref.onboardingId, workflowId: ref.onboardingId, secretName: ref.name, outcome }, 'secret stored in vault');
     return { reference, outcome };
   }
 
@@ -53,14 +53,14 @@ export class FileVault implements SecretVault {
     // The ciphertext goes; the record of what existed, and when it was revoked by whom, stays for audit.
     const record: SealedSecret = { ...sealed, iv: '', tag: '', ciphertext: '', revokedAt, revokedBy: audit.actor, revokeReason: audit.purpose };
     await writeFileDurably(this.fileOf(ref), JSON.stringify(record));
-    this.logger.info({ audit: 'secret.revoke', onboardingId: ref.onboardingId, secretName: ref.name, actor: audit.actor, purpose: audit.purpose, at: revokedAt }, 'secret revoked');
+    this.logger.info({ audit: 'secret.revoke', onboardingId: ref.onboardingId, workflowId: ref.onboardingId, secretName: ref.name, actor: audit.actor, purpose: audit.purpose, at: revokedAt }, 'secret revoked');
     return true;
   }
 
   async reveal(ref: SecretRef, audit: ReadAudit): Promise<string | undefined> {
     const sealed = await this.read(ref);
     this.logger.info(
-      { audit: 'secret.read', onboardingId: ref.onboardingId, secretName: ref.name, actor: audit.actor, purpose: audit.purpose, found: sealed !== undefined && !sealed.revokedAt, at: new Date().toISOString() },
+      { audit: 'secret.read', onboardingId: ref.onboardingId, workflowId: ref.onboardingId, secretName: ref.name, actor: audit.actor, purpose: audit.purpose, found: sealed !== undefined && !sealed.revokedAt, at: new Date().toISOString() },
       'secret read from vault',
     );
     if (sealed?.revokedAt) throw new SecretRevokedError(secretReference(ref), sealed.revokedAt);
