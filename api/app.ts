@@ -3,13 +3,14 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
-import { z } from 'zod';
 import type { Config } from '../config/index.js';
 import { SecretRevokedError, type SecretVault } from '../vault/index.js';
 import { CrmEvent } from './crm-events.js';
 import { errorHandler, fieldProblems, HttpError } from './errors.js';
+import { createApiMetrics, type ApiMetrics } from './metrics.js';
 import { Onboardings, type OnboardingsConfig } from './onboardings.js';
-import { ListOnboardingsQuery, RetryRequest } from './ops-schemas.js';
+import { apiDocs } from './openapi.js';
+import { ListOnboardingsQuery, RetryRequest, StoreSecretRequest } from './ops-schemas.js';
 
 export const WEBHOOK_BODY_LIMIT_BYTES = 64 * 1024;
 
@@ -18,19 +19,22 @@ export interface ApiDependencies {
   temporal: Client;
   vault: SecretVault;
   logger: Logger;
+  /** Defaults to a registry of this app's own, so tests can run several apps in one process. */
+  metrics?: ApiMetrics;
 }
-
-const StoreSecretRequest = z.object({ value: z.string().trim().min(8, 'must be the whole key').max(1000) }).strict();
 
 /** The HTTP surface: the CRM intake, the ops endpoints and health checks. Listening is the caller's job. */
 export function createApp(deps: ApiDependencies): express.Express {
   const { config, temporal, vault, logger } = deps;
   const onboardings = new Onboardings(temporal, config, logger);
   const webhook = new Webhook(config.webhookSecret);
+  const metrics = deps.metrics ?? createApiMetrics();
+  const docs = apiDocs();
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
   app.use(requestLog(logger));
+  app.use(metrics.timeRequests);
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -45,7 +49,11 @@ export function createApp(deps: ApiDependencies): express.Express {
     }
   });
 
-  app.post('/webhooks/crm', express.raw({ type: () => true, limit: WEBHOOK_BODY_LIMIT_BYTES }), async (req: Request, res: Response) => {
+  app.get('/metrics', metrics.serve);
+  app.get('/openapi.json', docs.openApiJson);
+  app.get('/docs', docs.page);
+
+  app.post('/webhooks/crm', metrics.countWebhooks, express.raw({ type: () => true, limit: WEBHOOK_BODY_LIMIT_BYTES }), async (req: Request, res: Response) => {
     const raw: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     try {
       webhook.verify(raw, req.headers as Record<string, string>, { jsonParse: false });
@@ -59,6 +67,7 @@ export function createApp(deps: ApiDependencies): express.Express {
     } catch {
       throw new HttpError(400, 'malformed_json', 'request body is not valid JSON');
     }
+    metrics.noteWebhook(res, { type: (body as { type?: unknown } | null)?.type });
     const parsed = CrmEvent.safeParse(body);
     if (!parsed.success) throw new HttpError(400, 'invalid_payload', 'the webhook payload is invalid', fieldProblems(parsed.error));
 
@@ -67,18 +76,22 @@ export function createApp(deps: ApiDependencies): express.Express {
     switch (event.type) {
       case 'client.created': {
         const { onboardingId, status } = await onboardings.start(event.data, new Date());
+        metrics.noteWebhook(res, { outcome: status });
+        if (status === 'started') metrics.onboardingsStarted.inc();
         log.info({ onboardingId, workflowId: onboardingId, status, domain: event.data.domain }, status === 'started' ? 'onboarding started' : 'duplicate delivery: onboarding already started');
         res.status(202).json({ onboardingId, workflowId: onboardingId, status });
         return;
       }
       case 'client.churned': {
         const outcome = await onboardings.offboard(event.data.clientId, new Date(event.timestamp));
+        metrics.noteWebhook(res, { outcome: outcome.status });
         log.info({ ...outcome, workflowId: outcome.offboardingId }, 'client churned');
         res.status(202).json({ ...outcome, workflowId: outcome.offboardingId });
         return;
       }
       case 'client.reactivated': {
         const outcome = await onboardings.reactivate(event.data.clientId, new Date(event.timestamp));
+        metrics.noteWebhook(res, { outcome: outcome.status });
         log.info({ ...outcome, workflowId: outcome.offboardingId }, 'client reactivated');
         res.status(202).json({ ...outcome, workflowId: outcome.offboardingId });
         return;

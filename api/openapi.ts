@@ -1,0 +1,452 @@
+import { readFileSync } from 'node:fs';
+import type { Application, RequestHandler } from 'express';
+import { z } from 'zod';
+import { CrmEvent } from './crm-events.js';
+import { ErrorBody, ListOnboardingsQuery, OnboardingList, RetryRequest, StoreSecretRequest } from './ops-schemas.js';
+
+type JsonSchema = Record<string, unknown>;
+
+interface Parameter {
+  name: string;
+  in: 'path' | 'query' | 'header';
+  required: boolean;
+  description?: string;
+  schema: JsonSchema;
+}
+
+interface MediaContent {
+  [mediaType: string]: { schema: JsonSchema };
+}
+
+interface ResponseObject {
+  description: string;
+  headers?: Record<string, { description: string; schema: JsonSchema }>;
+  content?: MediaContent;
+}
+
+interface Operation {
+  operationId: string;
+  summary: string;
+  description?: string;
+  tags: string[];
+  security?: Record<string, string[]>[];
+  parameters?: Parameter[];
+  requestBody?: { required: boolean; description?: string; content: MediaContent };
+  responses: Record<string, ResponseObject>;
+}
+
+type HttpMethod = 'get' | 'put' | 'post' | 'delete' | 'patch';
+
+export interface OpenApiDocument {
+  openapi: '3.1.0';
+  info: { title: string; version: string; description: string };
+  tags: { name: string; description: string }[];
+  paths: Record<string, Partial<Record<HttpMethod, Operation>>>;
+  components: { schemas: Record<string, JsonSchema>; securitySchemes: Record<string, JsonSchema> };
+}
+
+/**
+ * The JSON Schema of a zod schema the routes validate with. Request bodies are described as the client sends them
+ * (`input`: before trims, lower-casing and defaults); responses as the API writes them (`output`).
+ */
+export function jsonSchemaOf(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
+  // The OpenAPI 3.1 document sets the dialect once; a `$schema` in every component would only repeat it.
+  const { $schema: _dialect, ...json } = z.toJSONSchema(schema, { io, target: 'draft-2020-12' }) as JsonSchema;
+  return json;
+}
+
+const schemaRef = (name: keyof typeof componentSchemas) => ({ $ref: `#/components/schemas/${name}` });
+const json = (schema: JsonSchema): MediaContent => ({ 'application/json': { schema } });
+const object = (description: string): JsonSchema => ({ type: 'object', description });
+const answer = (description: string, schema?: JsonSchema): ResponseObject => (schema ? { description, content: json(schema) } : { description });
+const failure = (description: string): ResponseObject => answer(description, schemaRef('ErrorBody'));
+const retryAfter = { 'Retry-After': { description: 'Seconds to wait before trying again.', schema: { type: 'integer' } } };
+
+// Every route that can reach Temporal answers 503 with Retry-After when it cannot.
+const temporalUnavailable: ResponseObject = { ...failure('Temporal is unreachable right now (`temporal_unavailable`); retry after `Retry-After` seconds.'), headers: retryAfter };
+const unauthorized = failure('The `Authorization: Bearer <OPS_API_TOKEN>` header is missing or wrong (`unauthorized`).');
+const unknownOnboarding = failure('No onboarding has this id (`onboarding_not_found`).');
+const notRunning = failure('The onboarding is no longer running (`onboarding_not_running`).');
+
+const componentSchemas = {
+  CrmEvent: () => jsonSchemaOf(CrmEvent, 'input'),
+  RetryRequest: () => jsonSchemaOf(RetryRequest, 'input'),
+  StoreSecretRequest: () => jsonSchemaOf(StoreSecretRequest, 'input'),
+  OnboardingList: () => jsonSchemaOf(OnboardingList, 'output'),
+  ErrorBody: () => jsonSchemaOf(ErrorBody, 'output'),
+  // No zod schema shapes this answer: it is the workflow's own `OnboardingStatus` (workflows/definitions.ts),
+  // passed through as the getStatus query returns it, so it is described rather than copied here.
+  OnboardingStatus: () =>
+    object(
+      'What the `getStatus` query of the onboarding workflow returns (`OnboardingStatus` in workflows/definitions.ts), plus Temporal\'s `workflowId` and `workflowStatus`: ' +
+        'the phase (`status`), `needsAttention` (reason, since when and items, or null), `failure` (or null), the `client` details with corrections, ' +
+        '`steps` with their state and times, the NextNet `registration` (never the WordPress key, only its vault reference), `dns` progress, ' +
+        '`signupEmail`, `changes` made by retries, `startedAt`, `updatedAt` and `runs`.',
+    ),
+};
+
+const onboardingId: Parameter = {
+  name: 'onboardingId',
+  in: 'path',
+  required: true,
+  description: '`onboarding-<clientId>`, as the intake answered it.',
+  schema: { type: 'string' },
+};
+
+/** ListOnboardingsQuery's fields, one query parameter each, with the schema the route checks them against. */
+function queryParameters(schema: z.ZodObject): Parameter[] {
+  const json = jsonSchemaOf(schema, 'input') as { properties?: Record<string, JsonSchema>; required?: string[] };
+  return Object.entries(json.properties ?? {}).map(([name, property]) => ({ name, in: 'query', required: json.required?.includes(name) ?? false, schema: property }));
+}
+
+const OPS = { tags: ['ops'], security: [{ opsToken: [] }] };
+const PUBLIC = { security: [] };
+
+function paths(): OpenApiDocument['paths'] {
+  return {
+    '/webhooks/crm': {
+      post: {
+        operationId: 'receiveCrmEvent',
+        summary: 'Receive a signed CRM event',
+        description:
+          'Standard Webhooks delivery from the CRM. `client.created` starts the client\'s onboarding (once per `clientId`: redeliveries answer ' +
+          '`already-started` with the same ids). `client.churned` starts the offboarding after a grace period; `client.reactivated` within the grace ' +
+          'period keeps the domain and resumes a cancelled onboarding. Domains are normalised (lower case, no trailing dot, IDN to punycode).',
+        tags: ['intake'],
+        security: [{ standardWebhooks: [] }],
+        parameters: (['webhook-id', 'webhook-timestamp', 'webhook-signature'] as const).map((name) => ({
+          name,
+          in: 'header' as const,
+          required: true,
+          description: {
+            'webhook-id': 'The delivery\'s unique id (the same on redelivery).',
+            'webhook-timestamp': 'Unix seconds when it was signed; more than 5 minutes off is refused.',
+            'webhook-signature': 'Space-separated `v1,<base64 HMAC-SHA256>` signatures of `<webhook-id>.<webhook-timestamp>.<body>`.',
+          }[name],
+          schema: { type: 'string' },
+        })),
+        requestBody: { required: true, description: 'At most 64 KiB.', content: json(schemaRef('CrmEvent')) },
+        responses: {
+          '202': answer(
+            'Accepted. For `client.created`: `{onboardingId, workflowId, status}` with `status` `started` (a new onboarding workflow) or `already-started` ' +
+              '(a duplicate delivery; no second workflow). For `client.churned` and `client.reactivated`: `{offboardingId, onboardingId, workflowId, status}` ' +
+              'with `status` one of `started`, `already-started`, `already-offboarded`, `superseded-by-reactivation`, `nothing-to-offboard`, ' +
+              '`removal-cancelled`, `removal-cancelled-onboarding-resumed` or `nothing-to-reactivate`.',
+            object('The ids of the workflow the event started or found, and what happened.'),
+          ),
+          '400': failure('Malformed JSON (`malformed_json`), or a missing or invalid field or an unknown `type` (`invalid_payload`, with `fields` naming each one).'),
+          '401': failure('The signature headers are missing, no signature matches, or the timestamp is more than 5 minutes off (`invalid_signature`). Nothing is started.'),
+          '409': failure('A `client.reactivated` for a client whose domain was already removed (`already_offboarded`).'),
+          '413': failure('The body is larger than 64 KiB (`payload_too_large`).'),
+          '503': temporalUnavailable,
+        },
+      },
+    },
+    '/healthz': {
+      get: { operationId: 'health', summary: 'The process is up', tags: ['health'], ...PUBLIC, responses: { '200': answer('`{"status": "ok"}`', object('Always `{"status": "ok"}`.')) } },
+    },
+    '/readyz': {
+      get: {
+        operationId: 'readiness',
+        summary: 'Temporal is reachable',
+        tags: ['health'],
+        ...PUBLIC,
+        responses: {
+          '200': answer('`{"status": "ready", "temporal": "reachable"}`', object('Readiness.')),
+          '503': { ...answer('`{"status": "not-ready", "temporal": "unreachable"}`', object('Readiness.')), headers: retryAfter },
+        },
+      },
+    },
+    '/v1/onboardings': {
+      get: {
+        operationId: 'listOnboardings',
+        summary: 'List onboardings and offboardings, newest first',
+        description: 'From Temporal\'s visibility store, one row per onboarding (the current run only). Page with `pageToken` from `nextPageToken`.',
+        ...OPS,
+        parameters: queryParameters(ListOnboardingsQuery),
+        responses: { '200': answer('A page of onboardings.', schemaRef('OnboardingList')), '400': failure('A query parameter is invalid (`invalid_query`).'), '401': unauthorized, '503': temporalUnavailable },
+      },
+    },
+    '/v1/onboardings/{onboardingId}': {
+      get: {
+        operationId: 'getOnboarding',
+        summary: 'One onboarding\'s status',
+        ...OPS,
+        parameters: [onboardingId],
+        responses: { '200': answer('Its status, as the workflow reports it.', schemaRef('OnboardingStatus')), '401': unauthorized, '404': unknownOnboarding, '503': temporalUnavailable },
+      },
+    },
+    '/v1/onboardings/{onboardingId}/retry': {
+      post: {
+        operationId: 'retryOnboarding',
+        summary: 'Retry from the step that failed, with optional corrections',
+        description: 'A running onboarding that needs attention is retried in place; a failed or cancelled one gets a new run carrying what was already done.',
+        ...OPS,
+        parameters: [onboardingId],
+        requestBody: { required: false, content: json(schemaRef('RetryRequest')) },
+        responses: {
+          '202': answer('`{onboardingId, status: "retrying", resumesAt, changedFields}`: the step it resumes at and the client fields that changed.', object('The retry that was started.')),
+          '400': failure('The retry request is invalid (`invalid_retry`).'),
+          '401': unauthorized,
+          '404': unknownOnboarding,
+          '409': failure('Nothing to retry: the onboarding is running normally, completed, already being retried, or its client churned (`not_retryable`).'),
+          '503': temporalUnavailable,
+        },
+      },
+    },
+    '/v1/onboardings/{onboardingId}/cancel': {
+      post: {
+        operationId: 'cancelOnboarding',
+        summary: 'Cancel a running onboarding',
+        ...OPS,
+        parameters: [onboardingId],
+        responses: { '202': answer('`{onboardingId, status: "cancelling"}`', object('The cancellation that was requested.')), '401': unauthorized, '404': unknownOnboarding, '409': notRunning, '503': temporalUnavailable },
+      },
+    },
+    '/v1/onboardings/{onboardingId}/dns-check': {
+      post: {
+        operationId: 'checkDnsNow',
+        summary: 'Check the client\'s DNS now instead of at the next poll',
+        ...OPS,
+        parameters: [onboardingId],
+        responses: { '202': answer('`{onboardingId, signal: "checkDnsNow", status: "sent"}`', object('The signal that was sent.')), '401': unauthorized, '404': unknownOnboarding, '409': notRunning, '503': temporalUnavailable },
+      },
+    },
+    '/v1/onboardings/{onboardingId}/secrets/wordpress-api-key': {
+      get: {
+        operationId: 'revealWordPressKey',
+        summary: 'Reveal the client\'s WordPress API key (audited)',
+        description: 'Every read is an audit log line (who, what, when; never the value). Answered with `Cache-Control: no-store`.',
+        ...OPS,
+        parameters: [onboardingId],
+        responses: {
+          '200': answer('`{"value": "..."}`', object('The key.')),
+          '401': unauthorized,
+          '404': failure('No WordPress key is stored for this onboarding (`secret_not_found`).'),
+          '410': failure('The key was revoked when the client was offboarded (`secret_revoked`).'),
+        },
+      },
+      put: {
+        operationId: 'storeWordPressKey',
+        summary: 'Store a WordPress API key regenerated in NextNet\'s dashboard',
+        description: 'For an onboarding that needs attention because its key was lost: store the new key here, then retry.',
+        ...OPS,
+        parameters: [onboardingId],
+        requestBody: { required: true, content: json(schemaRef('StoreSecretRequest')) },
+        responses: {
+          '200': answer('`{onboardingId, secret, outcome}` with `outcome` `replaced` or `unchanged`.', object('What the vault did.')),
+          '201': answer('`{onboardingId, secret, outcome: "created"}`', object('What the vault did.')),
+          '400': failure('The key is invalid (`invalid_secret`).'),
+          '401': unauthorized,
+          '404': unknownOnboarding,
+          '503': temporalUnavailable,
+        },
+      },
+    },
+    '/metrics': {
+      get: {
+        operationId: 'metrics',
+        summary: 'Prometheus metrics of this API process',
+        description: '`webhooks_received_total{type, outcome}`, `onboardings_started_total`, `http_request_duration_seconds{method, route, status}` and the default process metrics.',
+        tags: ['health'],
+        ...PUBLIC,
+        responses: { '200': { description: 'Prometheus text exposition format.', content: { 'text/plain': { schema: { type: 'string' } } } } },
+      },
+    },
+    '/openapi.json': {
+      get: { operationId: 'openApiDocument', summary: 'This document', tags: ['docs'], ...PUBLIC, responses: { '200': answer('The OpenAPI 3.1 document.', object('OpenAPI 3.1.')) } },
+    },
+    '/docs': {
+      get: {
+        operationId: 'docsPage',
+        summary: 'This document as a readable page',
+        tags: ['docs'],
+        ...PUBLIC,
+        responses: { '200': { description: 'An HTML page.', content: { 'text/html': { schema: { type: 'string' } } } } },
+      },
+    },
+  };
+}
+
+const packageVersion = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/** The API's OpenAPI 3.1 document; every request and response shape that has a zod schema comes from that schema. */
+export function openApiDocument(): OpenApiDocument {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Client onboarding engine',
+      version: packageVersion,
+      description:
+        'A signed CRM webhook starts a durable Temporal onboarding: the client\'s domain is registered with NextNet.ai, the one-time WordPress key is ' +
+        'sealed in the vault, DNS verification is awaited, and the client is emailed the signup link. The ops endpoints under /v1 watch and steer it.',
+    },
+    tags: [
+      { name: 'intake', description: 'The CRM webhook.' },
+      { name: 'ops', description: 'Watch and steer onboardings; every call needs the ops token.' },
+      { name: 'health', description: 'Liveness, readiness and metrics; no token.' },
+      { name: 'docs', description: 'This document; no token.' },
+    ],
+    paths: paths(),
+    components: {
+      schemas: Object.fromEntries(Object.entries(componentSchemas).map(([name, build]) => [name, build()])),
+      securitySchemes: {
+        opsToken: { type: 'http', scheme: 'bearer', description: '`Authorization: Bearer <OPS_API_TOKEN>`; every endpoint under /v1.' },
+        standardWebhooks: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'webhook-signature',
+          description:
+            'Standard Webhooks (https://www.standardwebhooks.com/) signed with `CRM_WEBHOOK_SECRET` (`whsec_<base64>`): the headers `webhook-id`, ' +
+            '`webhook-timestamp` (Unix seconds, at most 5 minutes off) and `webhook-signature` (`v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<raw body>">`, ' +
+            'several separated by spaces during a secret rotation). The raw body is verified before it is parsed.',
+        },
+      },
+    },
+  };
+}
+
+/** `/v1/onboardings/:onboardingId` (Express) to `/v1/onboardings/{onboardingId}` (OpenAPI). */
+export function openApiPath(expressPath: string): string {
+  return expressPath.replace(/[:*]([A-Za-z_$][\w$]*)/g, '{$1}');
+}
+
+/** The shape of router 2.x's layers that this module reads; Express's typings still describe router 1.x. */
+interface RouterLayer {
+  rawPath?: unknown;
+  route?: { path: string; methods: Record<string, boolean> };
+  handle: { stack?: RouterLayer[] };
+}
+
+/** Every route an Express app serves, as `{ method, path }` with the Express path pattern, in matching order. */
+export function expressRoutes(app: Application): { method: string; path: string }[] {
+  const routes: { method: string; path: string }[] = [];
+  const walk = (stack: RouterLayer[], prefix: string) => {
+    for (const layer of stack) {
+      if (layer.route) {
+        for (const [method, enabled] of Object.entries(layer.route.methods)) {
+          if (enabled) routes.push({ method: method === '_all' ? 'ALL' : method.toUpperCase(), path: prefix + layer.route.path });
+        }
+      } else if (layer.handle.stack) {
+        walk(layer.handle.stack, prefix + (layer.rawPath === '/' ? '' : String(layer.rawPath)));
+      }
+    }
+  };
+  walk((app.router as unknown as { stack: RouterLayer[] }).stack, '');
+  return routes;
+}
+
+/** GET /openapi.json and GET /docs; the document is built once, when the app is. */
+export function apiDocs(): { openApiJson: RequestHandler; page: RequestHandler } {
+  const document = openApiDocument();
+  const html = docsPage(document);
+  return {
+    openApiJson: (_req, res) => {
+      res.json(document);
+    },
+    page: (_req, res) => {
+      res.type('html').send(html);
+    },
+  };
+}
+
+// --- The docs page: the document rendered as one self-contained HTML page (no scripts, no CDN) ----------------
+
+const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+const prose = (text: string | undefined) => (text ? escapeHtml(text).replace(/`([^`]+)`/g, '<code>$1</code>') : '');
+const anchor = (text: string) => text.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '');
+
+function schemaHtml(schema: JsonSchema | undefined): string {
+  if (!schema) return '';
+  const ref = typeof schema.$ref === 'string' ? schema.$ref.replace('#/components/schemas/', '') : undefined;
+  if (ref) return `<a href="#schema-${anchor(ref)}"><code>${escapeHtml(ref)}</code></a>`;
+  if (schema.type === 'object' && typeof schema.description === 'string' && !schema.properties) return `object`;
+  return escapeHtml(schemaSummary(schema));
+}
+
+/** `string (date-time)`, `integer, 1 to 200, default 50`: what a reader needs of a parameter's schema, in one line. */
+function schemaSummary(schema: JsonSchema): string {
+  const parts = [Array.isArray(schema.type) ? schema.type.join(' or ') : String(schema.type ?? 'any') + (schema.format ? ` (${String(schema.format)})` : '')];
+  if (Array.isArray(schema.enum)) parts.push(`one of ${schema.enum.join(' | ')}`);
+  const [min, max] = [schema.minLength, schema.maxLength].map((n) => (n === undefined ? undefined : String(n)));
+  if (min !== undefined || max !== undefined) parts.push(max === undefined ? `at least ${min} characters` : min === undefined ? `at most ${max} characters` : `${min} to ${max} characters`);
+  if (schema.minimum !== undefined || schema.maximum !== undefined) parts.push(`${String(schema.minimum ?? '')} to ${String(schema.maximum ?? '')}`);
+  if (schema.pattern !== undefined && schema.format === undefined) parts.push(`matching ${String(schema.pattern)}`);
+  if (schema.default !== undefined) parts.push(`default ${JSON.stringify(schema.default)}`);
+  return parts.join(', ');
+}
+
+function operationHtml(path: string, method: string, op: Operation): string {
+  const auth = op.security?.length ? op.security.map((s) => Object.keys(s).join(', ')).join(' or ') : 'none';
+  const parameters = op.parameters?.length
+    ? `<h4>Parameters</h4><table><tr><th>name</th><th>in</th><th>required</th><th>schema</th><th>description</th></tr>${op.parameters
+        .map((p) => `<tr><td><code>${escapeHtml(p.name)}</code></td><td>${p.in}</td><td>${p.required ? 'yes' : 'no'}</td><td>${schemaHtml(p.schema)}</td><td>${prose(p.description)}</td></tr>`)
+        .join('')}</table>`
+    : '';
+  const body = op.requestBody
+    ? `<h4>Request body${op.requestBody.required ? '' : ' (optional)'}</h4><p>${Object.entries(op.requestBody.content)
+        .map(([type, media]) => `<code>${escapeHtml(type)}</code> ${schemaHtml(media.schema)}`)
+        .join('<br>')} ${prose(op.requestBody.description)}</p>`
+    : '';
+  const responses = `<h4>Responses</h4><table><tr><th>status</th><th>description</th><th>body</th></tr>${Object.entries(op.responses)
+    .map(
+      ([status, r]) =>
+        `<tr><td class="status s${status[0]}">${status}</td><td>${prose(r.description)}${r.headers ? ` Headers: ${Object.keys(r.headers).map((h) => `<code>${escapeHtml(h)}</code>`).join(', ')}.` : ''}</td><td>${Object.entries(
+          r.content ?? {},
+        )
+          .map(([type, media]) => `<code>${escapeHtml(type)}</code> ${schemaHtml(media.schema)}`)
+          .join('<br>')}</td></tr>`,
+    )
+    .join('')}</table>`;
+  return `<section class="operation" id="${escapeHtml(op.operationId)}">
+<h3><span class="method ${method}">${method.toUpperCase()}</span> <code class="path">${escapeHtml(path)}</code> <span class="summary">${prose(op.summary)}</span></h3>
+<p class="auth">Auth: <code>${escapeHtml(auth)}</code></p>
+${op.description ? `<p>${prose(op.description)}</p>` : ''}${parameters}${body}${responses}
+</section>`;
+}
+
+function docsPage(document: OpenApiDocument): string {
+  const operations = Object.entries(document.paths).flatMap(([path, item]) => Object.entries(item).map(([method, op]) => ({ path, method, op: op as Operation })));
+  const sections = document.tags
+    .map((tag) => {
+      const ops = operations.filter(({ op }) => op.tags.includes(tag.name));
+      return `<h2 id="tag-${anchor(tag.name)}">${escapeHtml(tag.name)}</h2><p>${prose(tag.description)}</p>${ops.map(({ path, method, op }) => operationHtml(path, method, op)).join('\n')}`;
+    })
+    .join('\n');
+  const schemes = Object.entries(document.components.securitySchemes)
+    .map(([name, scheme]) => `<dt><code>${escapeHtml(name)}</code></dt><dd>${prose(String(scheme.description ?? ''))}</dd>`)
+    .join('');
+  const schemas = Object.entries(document.components.schemas)
+    .map(([name, schema]) => `<section id="schema-${anchor(name)}"><h3>${escapeHtml(name)}</h3>${schema.description && !schema.properties ? `<p>${prose(String(schema.description))}</p>` : `<pre>${escapeHtml(JSON.stringify(schema, null, 2))}</pre>`}</section>`)
+    .join('\n');
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(document.info.title)} API</title>
+<style>
+body { font: 15px/1.5 system-ui, sans-serif; max-width: 64rem; margin: 2rem auto; padding: 0 1rem; color: #1f2328; }
+code, pre { font: 13px ui-monospace, SFMono-Regular, Menlo, monospace; }
+pre { background: #f6f8fa; padding: .75rem; overflow-x: auto; border-radius: 6px; }
+.operation { border: 1px solid #d0d7de; border-radius: 6px; padding: 0 1rem .5rem; margin: 1rem 0; }
+.method { display: inline-block; min-width: 3.5rem; text-align: center; color: #fff; border-radius: 4px; padding: 0 .4rem; font-size: 13px; }
+.get { background: #0969da; } .post { background: #1a7f37; } .put { background: #9a6700; } .delete { background: #cf222e; } .patch { background: #8250df; }
+.summary { font-weight: normal; color: #57606a; }
+table { border-collapse: collapse; width: 100%; margin-bottom: .5rem; } th, td { border-bottom: 1px solid #d8dee4; text-align: left; padding: .25rem .5rem; vertical-align: top; }
+.status { font-weight: bold; } .s2 { color: #1a7f37; } .s4 { color: #9a6700; } .s5 { color: #cf222e; }
+.auth { color: #57606a; margin: 0; }
+</style>
+</head>
+<body>
+<h1>${escapeHtml(document.info.title)} <small>${escapeHtml(document.info.version)}</small></h1>
+<p>${prose(document.info.description)}</p>
+<p>Machine-readable: <a href="/openapi.json">/openapi.json</a> (OpenAPI ${document.openapi}).</p>
+<h2>Authentication</h2><dl>${schemes}</dl>
+${sections}
+<h2 id="schemas">Schemas</h2>
+${schemas}
+</body>
+</html>
+`;
+}

@@ -1,0 +1,257 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { chmod, copyFile, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../config/index.js';
+import { createLogger } from '../config/logger.js';
+import { FileVault, loadOrCreateDevVaultKey, openVault, type SecretRef } from '../vault/index.js';
+
+const WORDPRESS_KEY = 'nn_wp_0123456789abcdef0123456789abcdef';
+const acmeKey: SecretRef = { onboardingId: 'onboarding-crm-acme', name: 'wordpress-api-key' };
+const bakeryKey: SecretRef = { onboardingId: 'onboarding-crm-bakery', name: 'wordpress-api-key' };
+const audit = { actor: 'test-suite', purpose: 'checking the vault' };
+
+/** Every line a logger writes, parsed, so a test can look for audit entries and leaked values. */
+function collectingLogger() {
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(String(chunk));
+      done();
+    },
+  });
+  return { logger: createLogger({ level: 'debug' }, stream), lines, entries: () => lines.map((line) => JSON.parse(line) as Record<string, unknown>) };
+}
+
+/** Where FileVault keeps a secret: the sha256 of `onboardingId\0name`, as in vault/file-vault.ts. */
+function sealedFileOf(directory: string, ref: SecretRef): string {
+  return path.join(directory, `${createHash('sha256').update(`${ref.onboardingId}\0${ref.name}`).digest('hex')}.json`);
+}
+
+let dataDir: string;
+let vaultDir: string;
+let key: Buffer;
+
+beforeEach(async () => {
+  dataDir = await mkdtemp(path.join(os.tmpdir(), 'vault-test-'));
+  vaultDir = path.join(dataDir, 'vault');
+  key = randomBytes(32);
+});
+
+afterEach(async () => {
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+describe('storing and reading a secret', () => {
+  it('a stored secret reads back as it was put', async () => {
+    const vault = new FileVault(vaultDir, key, collectingLogger().logger);
+
+    const stored = await vault.put(acmeKey, WORDPRESS_KEY);
+
+    expect(stored).toEqual({ reference: 'vault:onboarding-crm-acme/wordpress-api-key', outcome: 'created' });
+    expect(await vault.has(acmeKey)).toBe(true);
+    expect(await vault.reveal(acmeKey, audit)).toBe(WORDPRESS_KEY);
+  });
+
+  it('a secret survives reopening the vault with the same key', async () => {
+    await new FileVault(vaultDir, key, collectingLogger().logger).put(acmeKey, WORDPRESS_KEY);
+    const reopened = new FileVault(vaultDir, Buffer.from(key), collectingLogger().logger);
+    expect(await reopened.reveal(acmeKey, audit)).toBe(WORDPRESS_KEY);
+  });
+
+  it('the file on disk holds no plaintext and no client id, and only its owner can read it', async () => {
+    const vault = new FileVault(vaultDir, key, collectingLogger().logger);
+    await vault.put(acmeKey, WORDPRESS_KEY);
+
+    const files = await readdir(vaultDir);
+    expect(files).toEqual([path.basename(sealedFileOf(vaultDir, acmeKey))]);
+    const onDisk = await readFile(sealedFileOf(vaultDir, acmeKey), 'utf8');
+    expect(onDisk).not.toContain(WORDPRESS_KEY);
+    expect(onDisk).not.toContain(Buffer.from(WORDPRESS_KEY).toString('base64'));
+    expect(files[0]).not.toContain('acme');
+    expect((await stat(sealedFileOf(vaultDir, acmeKey))).mode & 0o777).toBe(0o600);
+    expect((await stat(vaultDir)).mode & 0o777).toBe(0o700);
+  });
+
+  it('putting the same value again changes nothing, and a different value replaces it', async () => {
+    const vault = new FileVault(vaultDir, key, collectingLogger().logger);
+    await vault.put(acmeKey, WORDPRESS_KEY);
+    const firstFile = await readFile(sealedFileOf(vaultDir, acmeKey), 'utf8');
+
+    expect((await vault.put(acmeKey, WORDPRESS_KEY)).outcome).toBe('unchanged');
+    expect(await readFile(sealedFileOf(vaultDir, acmeKey), 'utf8')).toBe(firstFile);
+
+    expect((await vault.put(acmeKey, 'nn_wp_rotated_key')).outcome).toBe('replaced');
+    expect(await vault.reveal(acmeKey, audit)).toBe('nn_wp_rotated_key');
+    expect(await readdir(vaultDir)).toHaveLength(1);
+  });
+
+  it('secrets of two onboardings are kept apart', async () => {
+    const vault = new FileVault(vaultDir, key, collectingLogger().logger);
+    await vault.put(acmeKey, WORDPRESS_KEY);
+    await vault.put(bakeryKey, 'nn_wp_bakery');
+
+    expect(await vault.reveal(acmeKey, audit)).toBe(WORDPRESS_KEY);
+    expect(await vault.reveal(bakeryKey, audit)).toBe('nn_wp_bakery');
+  });
+
+  it('a secret that was never stored reads as undefined', async () => {
+    const vault = new FileVault(vaultDir, key, collectingLogger().logger);
+
+    expect(await vault.has(acmeKey)).toBe(false);
+    expect(await vault.reveal(acmeKey, audit)).toBeUndefined();
+  });
+
+  it('a vault key that is not 32 bytes is refused', () => {
+    expect(() => new FileVault(vaultDir, randomBytes(16), collectingLogger().logger)).toThrow(/32 bytes/);
+  });
+});
+
+describe('protection of the sealed files', () => {
+  it('a vault opened with another key cannot read, and says to check VAULT_KEY without showing the secret', async () => {
+    await new FileVault(vaultDir, key, collectingLogger().logger).put(acmeKey, WORDPRESS_KEY);
+    const wrongKeyVault = new FileVault(vaultDir, randomBytes(32), collectingLogger().logger);
+
+    const failure = await wrongKeyVault.reveal(acmeKey, audit).then(
+      () => undefined,
+      (err: unknown) => err as Error,
+    );
+
+    expect(failure?.message).toMatch(/VAULT_KEY/);
+    expect(failure?.message).not.toContain(WORDPRESS_KEY);
+    expect(failure?.message).not.toContain(key.toString('hex'));
+    await expect(wrongKeyVault.put(acmeKey, 'nn_wp_other')).rejects.toThrow(/VAULT_KEY/);
+  });
+
+  it('a sealed file copied onto another onboarding fails to open', async () => {
+    const vault = new FileVault(vaultDir, key, collectingLogger().logger);
+    await vault.put(acmeKey, WORDPRESS_KEY);
+
+    await copyFile(sealedFileOf(vaultDir, acmeKey), sealedFileOf(vaultDir, bakeryKey));
+
+    expect(await vault.has(bakeryKey)).toBe(true);
+    await expect(vault.reveal(bakeryKey, audit)).rejects.toThrow(/cannot be decrypted/);
+    expect(await vault.reveal(acmeKey, audit)).toBe(WORDPRESS_KEY);
+  });
+
+  it('a sealed file whose ciphertext was changed fails to open', async () => {
+    const vault = new FileVault(vaultDir, key, collectingLogger().logger);
+    await vault.put(acmeKey, WORDPRESS_KEY);
+    const file = sealedFileOf(vaultDir, acmeKey);
+    const sealed = JSON.parse(await readFile(file, 'utf8')) as { ciphertext: string };
+    const bytes = Buffer.from(sealed.ciphertext, 'base64');
+    bytes[0] = (bytes[0] ?? 0) ^ 0xff;
+    await writeFile(file, JSON.stringify({ ...sealed, ciphertext: bytes.toString('base64') }));
+
+    await expect(vault.reveal(acmeKey, audit)).rejects.toThrow(/tampered/);
+  });
+});
+
+describe('audit log', () => {
+  it('every read is logged with actor, purpose and onboarding, never with the value', async () => {
+    const { logger, lines, entries } = collectingLogger();
+    const vault = new FileVault(vaultDir, key, logger);
+    await vault.put(acmeKey, WORDPRESS_KEY);
+
+    await vault.reveal(acmeKey, { actor: 'ops:alice', purpose: 'client asked for the plugin key again' });
+    await vault.reveal(bakeryKey, { actor: 'worker', purpose: 'resend' });
+
+    const reads = entries().filter((entry) => entry['audit'] === 'secret.read');
+    expect(reads).toEqual([
+      expect.objectContaining({
+        onboardingId: acmeKey.onboardingId,
+        secretName: 'wordpress-api-key',
+        actor: 'ops:alice',
+        purpose: 'client asked for the plugin key again',
+        found: true,
+      }),
+      expect.objectContaining({ onboardingId: bakeryKey.onboardingId, actor: 'worker', purpose: 'resend', found: false }),
+    ]);
+    expect(lines.join('')).not.toContain(WORDPRESS_KEY);
+  });
+
+  it('a failed read is still logged', async () => {
+    await new FileVault(vaultDir, key, collectingLogger().logger).put(acmeKey, WORDPRESS_KEY);
+    const { logger, entries } = collectingLogger();
+
+    await expect(new FileVault(vaultDir, randomBytes(32), logger).reveal(acmeKey, audit)).rejects.toThrow();
+
+    expect(entries()).toEqual([expect.objectContaining({ audit: 'secret.read', actor: audit.actor, onboardingId: acmeKey.onboardingId })]);
+  });
+
+  it('writes are logged with their outcome, never with the value', async () => {
+    const { logger, lines, entries } = collectingLogger();
+    const vault = new FileVault(vaultDir, key, logger);
+
+    await vault.put(acmeKey, WORDPRESS_KEY);
+    await vault.put(acmeKey, 'nn_wp_rotated_key');
+
+    expect(entries().map((entry) => [entry['audit'], entry['outcome']])).toEqual([
+      ['secret.write', 'created'],
+      ['secret.write', 'replaced'],
+    ]);
+    expect(lines.join('')).not.toContain(WORDPRESS_KEY);
+    expect(lines.join('')).not.toContain('nn_wp_rotated_key');
+  });
+});
+
+describe('development vault key', () => {
+  it('is created once, readable by its owner only, and the same key comes back next time', async () => {
+    const first = await loadOrCreateDevVaultKey(dataDir);
+    const second = await loadOrCreateDevVaultKey(dataDir);
+
+    expect(first.created).toBe(true);
+    expect(first.keyFile).toBe(path.join(dataDir, 'vault.key'));
+    expect(first.key).toHaveLength(32);
+    expect((await stat(first.keyFile)).mode & 0o777).toBe(0o600);
+    expect(second.created).toBe(false);
+    expect(second.key.equals(first.key)).toBe(true);
+  });
+
+  it('a key file others can read is refused with the chmod to run', async () => {
+    const { keyFile } = await loadOrCreateDevVaultKey(dataDir);
+    await chmod(keyFile, 0o644);
+
+    await expect(loadOrCreateDevVaultKey(dataDir)).rejects.toThrow(/readable by others \(mode 644\); run chmod 600/);
+  });
+
+  it('a key file that does not hold a 32-byte hex key is refused', async () => {
+    await writeFile(path.join(dataDir, 'vault.key'), 'not a key\n', { mode: 0o600 });
+    await expect(loadOrCreateDevVaultKey(dataDir)).rejects.toThrow(/does not hold a 32-byte hex key/);
+  });
+});
+
+describe('opening the configured vault', () => {
+  it('with VAULT_KEY the vault uses that key and writes no key file', async () => {
+    const config = loadConfig({ DATA_DIR: dataDir, VAULT_KEY: key.toString('hex') });
+    const { vault, devKeyFile } = await openVault(config, collectingLogger().logger);
+
+    await vault.put(acmeKey, WORDPRESS_KEY);
+
+    expect(devKeyFile).toBeUndefined();
+    expect(await readdir(dataDir)).toEqual(['vault']);
+    expect(await new FileVault(vaultDir, key, collectingLogger().logger).reveal(acmeKey, audit)).toBe(WORDPRESS_KEY);
+  });
+
+  it('without VAULT_KEY a development key under DATA_DIR opens the same vault every time', async () => {
+    const config = loadConfig({ DATA_DIR: dataDir });
+    const first = await openVault(config, collectingLogger().logger);
+    await first.vault.put(acmeKey, WORDPRESS_KEY);
+
+    const second = await openVault(config, collectingLogger().logger);
+
+    expect(first.devKeyFile).toBe(path.join(dataDir, 'vault.key'));
+    expect(await second.vault.reveal(acmeKey, audit)).toBe(WORDPRESS_KEY);
+  });
+
+  it('the vault logs as the vault component', async () => {
+    const { logger, entries } = collectingLogger();
+    const { vault } = await openVault(loadConfig({ DATA_DIR: dataDir, VAULT_KEY: key.toString('hex') }), logger);
+
+    await vault.reveal(acmeKey, audit);
+
+    expect(entries()[0]).toMatchObject({ component: 'vault', audit: 'secret.read' });
+  });
+});
