@@ -1,12 +1,13 @@
-// Makes a fresh checkout runnable: right Node, npm dependencies matching the lock file, and a Temporal CLI.
+// Makes a fresh checkout runnable: right Node, npm dependencies matching the lock file, and a Temporal CLI;
+// with --with-browser (npm test) also the Chromium that the browser test drives.
 // Runs before `npm start`, `npm test` and `npm run temporal`, so it must be fast and silent (--quiet) when nothing changed.
-// Usage: node scripts/setup.mjs [--quiet]
+// Usage: node scripts/setup.mjs [--quiet] [--with-browser]
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_REPO_ROOT, ensureTemporalCli, toolsDir, withDirectoryLock } from './temporal-cli.mjs';
+import { DEFAULT_REPO_ROOT, ensureTemporalCli, findExecutableOnPath, isExecutableFile, toolsDir, withDirectoryLock } from './temporal-cli.mjs';
 
 export const MINIMUM_NODE_MAJOR = 20;
 const STAMP_FILE = path.join('node_modules', '.setup-stamp');
@@ -79,15 +80,90 @@ export async function ensureDependencies({ repoRoot = DEFAULT_REPO_ROOT, log = c
 /** Resolves to null on success, or how npm failed. */
 function runNpm(args, cwd) {
   const isWindows = process.platform === 'win32';
+  return runWithOutputOnStderr(isWindows ? 'npm.cmd' : 'npm', args, { cwd, shell: isWindows });
+}
+
+/** Resolves to null on success, or how the command failed. */
+function runWithOutputOnStderr(command, args, { cwd, env = process.env, shell = false }) {
   return new Promise((resolve, reject) => {
-    // npm's output goes to our stderr, so stdout of `npm run temporal -- ... --output json` stays parseable.
-    const child = spawn(isWindows ? 'npm.cmd' : 'npm', args, { cwd, stdio: ['inherit', process.stderr, process.stderr], shell: isWindows });
-    child.on('error', (error) => reject(new Error(`Could not run npm: ${error.message}. Check that npm is on PATH.`)));
+    // The command's output goes to our stderr, so stdout of `npm run temporal -- ... --output json` stays parseable.
+    const child = spawn(command, args, { cwd, env, stdio: ['inherit', process.stderr, process.stderr], shell });
+    child.on('error', (error) => reject(new Error(`Could not run ${command}: ${error.message}. Check that it is on PATH.`)));
     child.on('close', (code, signal) => {
       if (signal) resolve(`stopped by ${signal}`);
       else resolve(code === 0 ? null : `exit code ${code}`);
     });
   });
+}
+
+export const DEBIAN_CHROMIUM = '/usr/bin/chromium';
+
+
+/** The Chromium the browser test drives: CHROMIUM_PATH, else Debian's; null when neither is installed. */
+export function findChromium({ env = process.env, debianChromium = DEBIAN_CHROMIUM } = {}) {
+  if (env.CHROMIUM_PATH) {
+    const resolved = path.resolve(env.CHROMIUM_PATH);
+    if (!isExecutableFile(resolved)) {
+      throw new Error(`CHROMIUM_PATH points to ${resolved}, which is not an executable file. Fix or unset CHROMIUM_PATH.`);
+    }
+    return resolved;
+  }
+  return isExecutableFile(debianChromium) ? debianChromium : null;
+}
+
+function isDebian() {
+  try {
+    // Only Debian: Ubuntu's `chromium` package is a snap wrapper that does not work in containers or CI.
+    return /^ID=("?)debian\1$/m.test(readFileSync('/etc/os-release', 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The Chromium path, installing Debian's `chromium` package with apt-get the first time when we are root on Debian.
+ * Anywhere else it throws with what to install, because only the browser test needs it.
+ */
+export async function ensureChromium({
+  env = process.env,
+  repoRoot = DEFAULT_REPO_ROOT,
+  log = console.error,
+  debianChromium = DEBIAN_CHROMIUM,
+  isRoot = process.getuid?.() === 0,
+  onDebian = isDebian(),
+} = {}) {
+  const existing = findChromium({ env, debianChromium });
+  if (existing) return existing;
+
+  const aptGet = onDebian ? findExecutableOnPath('apt-get', env.PATH) : null;
+  if (!aptGet || !isRoot) {
+    const install = aptGet
+      ? 'Install it once with `sudo apt-get install -y --no-install-recommends chromium`'
+      : 'Install Chromium or Google Chrome';
+    throw new Error(`The browser test needs Chromium and ${debianChromium} is missing. ${install}, or set CHROMIUM_PATH to a Chromium or Chrome executable.`);
+  }
+
+  // `npm test` in two terminals must not run two apt-get installs at once (dpkg's own lock would fail one of them).
+  return withDirectoryLock(
+    path.join(toolsDir(repoRoot), '.chromium-install-lock'),
+    { onWait: () => log('Another process is installing Chromium; waiting for it…') },
+    async () => {
+      const installedMeanwhile = findChromium({ env, debianChromium });
+      if (installedMeanwhile) return installedMeanwhile;
+
+      log("Installing Debian's Chromium for the browser test with apt-get. This happens once; later runs reuse it.");
+      const aptEnv = { ...env, DEBIAN_FRONTEND: 'noninteractive' };
+      for (const args of [['update'], ['install', '-y', '--no-install-recommends', 'chromium']]) {
+        const failure = await runWithOutputOnStderr(aptGet, args, { cwd: repoRoot, env: aptEnv });
+        if (failure) {
+          throw new Error(`apt-get ${args.join(' ')} failed (${failure}). Fix the apt error above, or set CHROMIUM_PATH to a Chromium or Chrome executable.`);
+        }
+      }
+      if (!isExecutableFile(debianChromium)) throw new Error(`apt-get installed chromium, but ${debianChromium} is not there. Set CHROMIUM_PATH to its executable.`);
+      log(`Chromium installed: ${debianChromium}`);
+      return debianChromium;
+    },
+  );
 }
 
 export async function main(argv = process.argv.slice(2)) {
@@ -97,6 +173,11 @@ export async function main(argv = process.argv.slice(2)) {
     await ensureDependencies();
     const temporalCli = await ensureTemporalCli();
     if (!quiet) console.log(`Temporal CLI: ${temporalCli}`);
+    // Only the browser test needs Chromium, so only `npm test` asks for it.
+    if (argv.includes('--with-browser')) {
+      const chromium = await ensureChromium();
+      if (!quiet) console.log(`Chromium: ${chromium}`);
+    }
     return 0;
   } catch (error) {
     console.error(`setup failed: ${error instanceof Error ? error.message : String(error)}`);

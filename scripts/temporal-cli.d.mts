@@ -25,6 +25,7 @@ export interface DirectoryLockOptions {
   staleAfterMs?: number;
 }
 
+export declare function isExecutableFile(file: string): boolean;
 export declare function toolsDir(repoRoot?: string): string;
 export declare function findExecutableOnPath(name: string, envPath?: string): string | null;
 export declare function findTemporalCli(options?: TemporalCliLookup): string | null;

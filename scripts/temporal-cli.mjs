@@ -26,7 +26,7 @@ export function toolsDir(repoRoot = DEFAULT_REPO_ROOT) {
   return path.join(repoRoot, '.tools');
 }
 
-function isExecutableFile(file) {
+export function isExecutableFile(file) {
   try {
     if (!statSync(file).isFile()) return false;
     accessSync(file, constants.X_OK);

@@ -6,6 +6,7 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import type { TestProject } from 'vitest/node';
 import { findTemporalCli } from '../scripts/temporal-cli.mjs';
 import { WORKFLOWS_PATH } from '../worker/index.js';
+import { freePort } from './free-port.js';
 import { ONBOARDING_SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
 
 declare module 'vitest' {
@@ -13,6 +14,8 @@ declare module 'vitest' {
     temporalAddress: string;
     temporalCliPath: string;
     workflowBundlePath: string;
+    /** The dev server's Web UI, for the browser test. */
+    temporalUiUrl: string;
   }
 }
 
@@ -21,11 +24,13 @@ export default async function setup(project: TestProject) {
   const cliPath = findTemporalCli();
   if (!cliPath) throw new Error('No Temporal CLI found: run `node scripts/setup.mjs` (npm test does) or set TEMPORAL_CLI_PATH');
 
+  const uiPort = await freePort();
   const env = await TestWorkflowEnvironment.createLocal({
     server: {
       executable: { type: 'existing-path', path: cliPath },
       ip: '127.0.0.1',
-      ui: false,
+      ui: true,
+      uiPort,
       log: { format: 'pretty', level: 'warn' },
       searchAttributes: ONBOARDING_SEARCH_ATTRIBUTES,
     },
@@ -40,12 +45,14 @@ export default async function setup(project: TestProject) {
   project.provide('temporalAddress', env.address);
   project.provide('temporalCliPath', cliPath);
   project.provide('workflowBundlePath', workflowBundlePath);
+  project.provide('temporalUiUrl', `http://127.0.0.1:${uiPort}`);
 
   return async () => {
     await env.teardown();
     await rm(workDir, { recursive: true, force: true });
   };
 }
+
 
 const quietBundlerLogger = {
   trace() {},

@@ -1,5 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -7,6 +7,9 @@ import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { Webhook } from 'standardwebhooks';
 import { inject } from 'vitest';
+import { freePort } from './free-port.js';
+
+export { freePort };
 import { createActivities } from '../activities/index.js';
 import { createApp } from '../api/app.js';
 import { BUSINESS_HISTOGRAM_BUCKETS } from '../worker/index.js';
@@ -48,16 +51,6 @@ export const TEST_SIGNUP_URL = 'https://app.bediscovered.ai/auth/signup';
 /** Fast but realistic timings: polls every 200 ms doubling to 1 s, deadline far away unless a test says otherwise. */
 export const FAST_SETTINGS: OnboardingSettings = { dnsPollInitialMs: 200, dnsPollMaxMs: 1_000, dnsDeadlineMs: 3_600_000 };
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Collects every log line the code under test writes, so tests can look for leaked secrets. */
 export function capturedLogger() {

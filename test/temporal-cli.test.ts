@@ -1,8 +1,8 @@
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { dependencyFingerprint, dependencyInstallReason, ensureDependencies } from '../scripts/setup.mjs';
+import { dependencyFingerprint, dependencyInstallReason, ensureChromium, ensureDependencies } from '../scripts/setup.mjs';
 import { TEMPORAL_CLI_MODULE, TEMPORAL_CLI_VERSION, ensureTemporalCli, findTemporalCli } from '../scripts/temporal-cli.mjs';
 
 const tempDirs: string[] = [];
@@ -172,5 +172,64 @@ describe('npm dependency freshness', () => {
 
     expect(installed).toBe(false);
     expect(messages).toEqual([]);
+  });
+});
+
+describe('ensureChromium', () => {
+  /** A fake apt-get that logs its arguments and, on install, puts an executable where Debian's chromium goes. */
+  function fakeAptGet(aptLog: string, chromiumPath: string): string {
+    const aptDir = makeTempDir('apt');
+    writeExecutable(
+      path.join(aptDir, 'apt-get'),
+      [`echo "$@" >> "${aptLog}"`, '/bin/sleep 1', `if [ "$1" = install ]; then printf '#!/bin/sh\n' > "${chromiumPath}"; /bin/chmod +x "${chromiumPath}"; fi`].join('\n'),
+    );
+    return aptDir;
+  }
+
+  it('uses CHROMIUM_PATH and installs nothing', async () => {
+    const chosen = writeExecutable(path.join(makeTempDir('chrome'), 'chrome'), 'echo fake chrome');
+    const aptLog = path.join(makeTempDir('log'), 'apt-get.txt');
+    const env = { CHROMIUM_PATH: chosen, PATH: fakeAptGet(aptLog, path.join(makeTempDir('usr-bin'), 'chromium')) };
+    const messages: string[] = [];
+
+    const found = await ensureChromium({ env, repoRoot: makeTempDir('repo'), log: (m) => messages.push(m), isRoot: true, onDebian: true });
+
+    expect(found).toBe(chosen);
+    expect(messages).toEqual([]);
+    expect(existsSync(aptLog)).toBe(false);
+  });
+
+  it("installs Debian's Chromium with apt-get only once when two set-ups need it at the same time", async () => {
+    const debianChromium = path.join(makeTempDir('usr-bin'), 'chromium');
+    const aptLog = path.join(makeTempDir('log'), 'apt-get.txt');
+    const options = { env: { PATH: fakeAptGet(aptLog, debianChromium) }, repoRoot: makeTempDir('repo'), debianChromium, isRoot: true, onDebian: true };
+    const messages: string[] = [];
+    const log = (message: string) => messages.push(message);
+
+    const [first, second] = await Promise.all([ensureChromium({ ...options, log }), ensureChromium({ ...options, log })]);
+
+    expect(first).toBe(debianChromium);
+    expect(second).toBe(debianChromium);
+    expect(readFileSync(aptLog, 'utf8').trim().split('\n')).toEqual(['update', 'install -y --no-install-recommends chromium']);
+    expect(messages.join('\n')).toMatch(/Installing Debian's Chromium.*once/);
+  });
+
+  it('tells a user who is not root what to install, and runs nothing', async () => {
+    const debianChromium = path.join(makeTempDir('usr-bin'), 'chromium');
+    const aptLog = path.join(makeTempDir('log'), 'apt-get.txt');
+    const env = { PATH: fakeAptGet(aptLog, debianChromium) };
+
+    const attempt = ensureChromium({ env, repoRoot: makeTempDir('repo'), debianChromium, isRoot: false, onDebian: true, log: () => {} });
+
+    await expect(attempt).rejects.toThrow(/sudo apt-get install -y --no-install-recommends chromium.*CHROMIUM_PATH/);
+    expect(existsSync(aptLog)).toBe(false);
+  });
+
+  it('refuses a CHROMIUM_PATH that is not an executable file and names the variable', async () => {
+    const missing = path.join(makeTempDir('chrome'), 'no-such-chrome');
+
+    await expect(ensureChromium({ env: { CHROMIUM_PATH: missing }, repoRoot: makeTempDir('repo'), isRoot: true, onDebian: true })).rejects.toThrow(
+      new RegExp(`CHROMIUM_PATH.*${missing}`),
+    );
   });
 });

@@ -1,0 +1,110 @@
+import { writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { findChromium } from '../scripts/setup.mjs';
+import { clientCreatedEvent, eventually, serveApi, signedDelivery, startTestStack, uniqueClient, type TestStack } from './support.js';
+
+// Every page of the UI is a single-page app that loads its data after the page itself.
+const UI_TIMEOUT_MS = 30_000;
+const README_SCREENSHOT = fileURLToPath(new URL('../docs/temporal-ui.png', import.meta.url));
+const DEBUG_SCREENSHOT = path.join(os.tmpdir(), 'temporal-ui.png');
+const FAILURE_SCREENSHOT = path.join(os.tmpdir(), 'temporal-ui-failure.png');
+
+let stack: TestStack;
+let api: Awaited<ReturnType<typeof serveApi>>;
+let browser: Browser | undefined;
+
+beforeAll(async () => {
+  stack = await startTestStack({ dnsVerifyAfterMs: 300 });
+  api = await serveApi({ temporal: stack.client, vault: stack.vault, taskQueue: stack.taskQueue });
+});
+afterAll(async () => {
+  await browser?.close();
+  await api?.close();
+  await stack?.close();
+});
+
+async function onboardThroughWebhook() {
+  const client = uniqueClient();
+  const body = JSON.stringify(clientCreatedEvent(client));
+  const delivery = await api.post('/webhooks/crm', body, signedDelivery(body));
+  expect(delivery.status).toBe(202);
+  const { workflowId } = (await delivery.json()) as { workflowId: string };
+  expect((await stack.client.workflow.getHandle(workflowId).result()).status).toBe('completed');
+  return { ...client, workflowId };
+}
+
+async function launchChromium(): Promise<Browser> {
+  const executablePath = findChromium();
+  if (!executablePath) throw new Error('No Chromium found: run `node scripts/setup.mjs --with-browser` (npm test does) or set CHROMIUM_PATH');
+  // playwright-core starts Chromium with a fresh temporary profile of its own and deletes it on close.
+  return chromium.launch({
+    executablePath,
+    headless: true,
+    // Without the networking flags Chromium keeps calling Google's services, which a closed network refuses.
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+/** The rendered markdown of one User Metadata panel ("Summary", "Details", "Current Details"); the UI draws each in an iframe. */
+function userMetadataPanel(page: Page, heading: string) {
+  return page
+    .locator('div')
+    .filter({ has: page.getByRole('heading', { name: heading, exact: true }) })
+    .filter({ has: page.locator('iframe') })
+    .last()
+    .locator('iframe')
+    .contentFrame()
+    .locator('body');
+}
+
+describe('the Temporal Web UI', () => {
+  it('finds an onboarding by its domain and shows its business status', async () => {
+    const onboarding = await onboardThroughWebhook();
+    const otherOnboarding = await onboardThroughWebhook();
+    const byDomain = `OnboardingDomain="${onboarding.domain}"`;
+    // The UI lists from visibility, which catches up with the workflow a moment later.
+    await eventually(async () => (await stack.client.workflow.count(`${byDomain} AND OnboardingStatus="completed"`)).count === 1, {
+      what: 'the completed onboarding in visibility',
+    });
+
+    browser = await launchChromium();
+    const page = await browser.newPage({ viewport: { width: 1440, height: 960 } });
+    page.setDefaultTimeout(UI_TIMEOUT_MS);
+    try {
+      await page.goto(`${inject('temporalUiUrl')}/namespaces/default/workflows?query=${encodeURIComponent(byDomain)}`);
+      const row = page.getByRole('link', { name: onboarding.workflowId, exact: true });
+      await row.waitFor();
+      // The filter is what finds it: the other onboarding, on another domain, is not listed.
+      await expect.poll(() => page.getByRole('link', { name: /^onboarding-crm-/ }).count(), { timeout: UI_TIMEOUT_MS }).toBe(1);
+      expect(await page.getByRole('link', { name: otherOnboarding.workflowId, exact: true }).count()).toBe(0);
+
+      await row.click();
+      await page.waitForURL(new RegExp(`/workflows/${onboarding.workflowId}/[^/]+/history`));
+      await page.getByRole('tab', { name: 'User Metadata' }).click();
+
+      const summary = userMetadataPanel(page, 'Summary');
+      await expect.poll(() => summary.innerText(), { timeout: UI_TIMEOUT_MS }).toBe(`Onboard ${onboarding.domain} for ${onboarding.clientId}`);
+      const currentDetails = userMetadataPanel(page, 'Current Details');
+      // `**completed**` in the workflow's current details, rendered as markdown.
+      await currentDetails.locator('strong', { hasText: /^completed$/ }).waitFor();
+      expect(await currentDetails.innerText()).toContain(`${onboarding.domain} (CRM client ${onboarding.clientId})`);
+      expect(await currentDetails.innerText()).toContain('Signup email sent');
+      const screenshot = await page.screenshot({ path: DEBUG_SCREENSHOT, fullPage: true });
+      // The README's picture changes only when someone asks for it, not on every test run.
+      if (process.env.UPDATE_SCREENSHOT === '1') await writeFile(README_SCREENSHOT, screenshot);
+
+      await page.getByRole('tab', { name: 'Search Attributes' }).click();
+      const pageText = () => page.locator('body').innerText();
+      await expect.poll(pageText, { timeout: UI_TIMEOUT_MS }).toContain('"OnboardingStatus": "completed"');
+      expect(await pageText()).toContain(`"OnboardingDomain": "${onboarding.domain}"`);
+    } catch (error) {
+      await page.screenshot({ path: FAILURE_SCREENSHOT, fullPage: true }).catch(() => {});
+      console.error(`The page when the browser test failed: ${FAILURE_SCREENSHOT}`);
+      throw error;
+    }
+  }, 120_000);
+});
