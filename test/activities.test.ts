@@ -4,15 +4,12 @@ import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createActivities } from '../activities/index.js';
 import { createSmtpMailer } from '../activities/mailer.js';
-import { NextNetClient } from '../activities/nextnet-client.js';
-import { FileSentEmailLedger } from '../activities/sent-email-ledger.js';
 import { startMailDev, type RunningMailDev } from '../scripts/maildev.js';
 import { startSimulator, type RunningSimulator } from '../simulator/app.js';
 import { FileVault, type SecretVault } from '../vault/index.js';
 import type { RegistrationOutcome } from '../workflows/definitions.js';
-import { capturedLogger, freePort, TEST_EMAIL_FROM, TEST_RESELLER_KEY, TEST_SIGNUP_URL, uniqueClient } from './support.js';
+import { capturedLogger, freePort, TEST_EMAIL_FROM, TEST_RESELLER_KEY, testActivities, uniqueClient } from './support.js';
 
 // Activities run in Temporal's mock activity context, against the real simulator, MailDev and a real vault.
 let dir: string;
@@ -37,16 +34,7 @@ function activitiesWith(overrides: { vault?: SecretVault } = {}) {
   const vault = overrides.vault ?? new FileVault(path.join(dir, 'vault'), Buffer.alloc(32, 3), logger);
   return {
     vault,
-    activities: createActivities({
-      nextnet: new NextNetClient({ baseUrl: simulator.baseUrl, apiKey: TEST_RESELLER_KEY, timeoutMs: 2_000 }),
-      vault,
-      mailer,
-      sentEmails: new FileSentEmailLedger(path.join(dir, 'sent')),
-      logger,
-      signupUrl: TEST_SIGNUP_URL,
-      emailFrom: TEST_EMAIL_FROM,
-      opsAlertTo: undefined,
-    }),
+    activities: testActivities({ simulatorBaseUrl: simulator.baseUrl, vault, mailer, logger, dataDir: dir }),
   };
 }
 const env = () => new MockActivityEnvironment();

@@ -76,8 +76,7 @@ describe('an onboarding from signed webhook to signup email, over HTTP', () => {
   });
 
   it('lets ops trigger a DNS check on a waiting onboarding, and refuses it once completed', async () => {
-    await stack.simulatorCall('POST', '/_simulator/config', { dnsVerifyAfterMs: null });
-    try {
+    await stack.whileDnsNeverVerifies(async () => {
       const client = uniqueClient();
       const handle = await stack.startOnboarding(client, { dnsPollInitialMs: 3_600_000, dnsPollMaxMs: 3_600_000 });
       await eventually(async () => {
@@ -91,8 +90,6 @@ describe('an onboarding from signed webhook to signup email, over HTTP', () => {
 
       const late = await api.ops('POST', `/v1/onboardings/${handle.workflowId}/dns-check`);
       expect(late.status).toBe(409);
-    } finally {
-      await stack.simulatorCall('POST', '/_simulator/config', { dnsVerifyAfterMs: 500 });
-    }
+    });
   });
 });

@@ -141,8 +141,7 @@ describe('the onboarding workflow, on a real Temporal dev server', () => {
 
   it('keeps polling while DNS is pending and completes when it verifies late', async () => {
     const client = uniqueClient();
-    await stack.simulatorCall('POST', '/_simulator/config', { dnsVerifyAfterMs: null });
-    try {
+    await stack.whileDnsNeverVerifies(async () => {
       const handle = await stack.startOnboarding(client);
       const waiting = await eventually(async () => {
         const s = await handle.query(getStatus);
@@ -155,15 +154,12 @@ describe('the onboarding workflow, on a real Temporal dev server', () => {
       const result = await handle.result();
       expect(result.status).toBe('completed');
       expect(result.dns.checks).toBeGreaterThan(3);
-    } finally {
-      await stack.simulatorCall('POST', '/_simulator/config', { dnsVerifyAfterMs: 300 });
-    }
+    });
   });
 
   it('checks DNS at once when signalled instead of waiting for the next poll', async () => {
     const client = uniqueClient();
-    await stack.simulatorCall('POST', '/_simulator/config', { dnsVerifyAfterMs: null });
-    try {
+    await stack.whileDnsNeverVerifies(async () => {
       const handle = await stack.startOnboarding(client, { dnsPollInitialMs: 3_600_000, dnsPollMaxMs: 3_600_000 });
       await eventually(async () => (await handle.query(getStatus)).dns.checks === 1, { what: 'the first DNS check' });
       await stack.simulatorCall('POST', `/_simulator/domains/${client.domain}/verify`);
@@ -173,15 +169,12 @@ describe('the onboarding workflow, on a real Temporal dev server', () => {
       expect(result.status).toBe('completed');
       expect(result.dns.checks).toBe(2);
       expect(Date.now() - signalledAt).toBeLessThan(30_000);
-    } finally {
-      await stack.simulatorCall('POST', '/_simulator/config', { dnsVerifyAfterMs: 300 });
-    }
+    });
   });
 
   it('needs attention past the DNS deadline but keeps waiting, and clears it once DNS verifies', async () => {
     const client = uniqueClient();
-    await stack.simulatorCall('POST', '/_simulator/config', { dnsVerifyAfterMs: null });
-    try {
+    await stack.whileDnsNeverVerifies(async () => {
       const handle = await stack.startOnboarding(client, { dnsDeadlineMs: 1_000, dnsPollInitialMs: 300, dnsPollMaxMs: 300 });
       const stalled = await eventually(async () => {
         const s = await handle.query(getStatus);
@@ -197,15 +190,12 @@ describe('the onboarding workflow, on a real Temporal dev server', () => {
       const result = await handle.result();
       expect(result.status).toBe('completed');
       expect(result.needsAttention).toBeNull();
-    } finally {
-      await stack.simulatorCall('POST', '/_simulator/config', { dnsVerifyAfterMs: 300 });
-    }
+    });
   });
 
   it('shows an unknown verification status as it is and keeps waiting', async () => {
     const client = uniqueClient();
-    await stack.simulatorCall('POST', '/_simulator/config', { dnsVerifyAfterMs: null });
-    try {
+    await stack.whileDnsNeverVerifies(async () => {
       const handle = await stack.startOnboarding(client);
       await eventually(async () => (await handle.query(getStatus)).dns.checks >= 1, { what: 'a DNS check' });
       await stack.simulatorCall('POST', `/_simulator/domains/${client.domain}/status`, { status: 'awaiting_txt_record_v2' });
@@ -216,15 +206,12 @@ describe('the onboarding workflow, on a real Temporal dev server', () => {
       expect(odd.status).toBe('awaiting-dns');
       await stack.simulatorCall('POST', `/_simulator/domains/${client.domain}/verify`);
       expect((await handle.result()).status).toBe('completed');
-    } finally {
-      await stack.simulatorCall('POST', '/_simulator/config', { dnsVerifyAfterMs: 300 });
-    }
+    });
   });
 
   it('continues as new during a long DNS wait, keeping its progress and a short history', async () => {
     const client = uniqueClient();
-    await stack.simulatorCall('POST', '/_simulator/config', { dnsVerifyAfterMs: null });
-    try {
+    await stack.whileDnsNeverVerifies(async () => {
       const handle = await stack.startOnboarding(client, { dnsChecksPerRun: 2, dnsPollInitialMs: 100, dnsPollMaxMs: 100 });
       await eventually(async () => (await handle.query(getStatus)).runs >= 3, { what: 'two continue-as-new hops' });
       await stack.simulatorCall('POST', `/_simulator/domains/${client.domain}/verify`);
@@ -237,8 +224,6 @@ describe('the onboarding workflow, on a real Temporal dev server', () => {
       expect(await registerCalls(client.domain)).toHaveLength(1);
       const lastRunEvents = (await handle.fetchHistory()).events ?? [];
       expect(lastRunEvents.length).toBeLessThan(60);
-    } finally {
-      await stack.simulatorCall('POST', '/_simulator/config', { dnsVerifyAfterMs: 300 });
-    }
+    });
   });
 });

@@ -57,14 +57,6 @@ const deliver = (apiToUse: typeof api, event: unknown) => {
   return apiToUse.post('/webhooks/crm', body, signedDelivery(body));
 };
 const event = (type: string, data: Record<string, unknown>) => ({ type, timestamp: new Date().toISOString(), data });
-const withDnsNever = async (fn: () => Promise<void>) => {
-  await stack.simulatorCall('POST', '/_simulator/config', { dnsVerifyAfterMs: null });
-  try {
-    await fn();
-  } finally {
-    await stack.simulatorCall('POST', '/_simulator/config', { dnsVerifyAfterMs: 300 });
-  }
-};
 
 describe('retrying onboardings', () => {
   it('resumes a failed onboarding at the failed step without registering again', async () => {
@@ -115,7 +107,7 @@ describe('retrying onboardings', () => {
   });
 
   it('re-registers under a corrected domain when DNS stalled on a mistyped one, removing the old registration', async () => {
-    await withDnsNever(async () => {
+    await stack.whileDnsNeverVerifies(async () => {
       const client = uniqueClient();
       const handle = await stack.startOnboarding(client, { dnsDeadlineMs: 500, dnsPollInitialMs: 200, dnsPollMaxMs: 200 });
       await eventually(async () => (await statusOf(handle.workflowId)).needsAttention !== null, { what: 'DNS stalled' });
@@ -138,7 +130,7 @@ describe('retrying onboardings', () => {
   it('clears a lost-key alert once ops store a regenerated key and retry', async () => {
     const client = uniqueClient();
     await stack.simulatorCall('POST', '/_simulator/faults', { route: 'register', kind: 'drop-after-write', times: 1 });
-    await withDnsNever(async () => {
+    await stack.whileDnsNeverVerifies(async () => {
       const handle = await stack.startOnboarding(client);
       await eventually(async () => (await statusOf(handle.workflowId)).needsAttention?.items[0]?.code === 'wordpress-key-lost', { what: 'lost key' });
       const stored = await fetch(`${api.url}/v1/onboardings/${handle.workflowId}/secrets/wordpress-api-key`, {
@@ -159,7 +151,7 @@ describe('retrying onboardings', () => {
   });
 
   it('refuses to retry an onboarding that is running normally, one that completed, and an unknown one', async () => {
-    await withDnsNever(async () => {
+    await stack.whileDnsNeverVerifies(async () => {
       const client = uniqueClient();
       const handle = await stack.startOnboarding(client, { dnsPollInitialMs: 3_600_000 });
       await eventually(async () => (await statusOf(handle.workflowId)).status === 'awaiting-dns', { what: 'awaiting DNS' });
@@ -180,7 +172,7 @@ describe('retrying onboardings', () => {
 
 describe('offboarding churned clients', () => {
   it('cancels the running onboarding, removes the domain and revokes the key', async () => {
-    await withDnsNever(async () => {
+    await stack.whileDnsNeverVerifies(async () => {
       const client = uniqueClient();
       await deliver(api, clientCreatedEvent(client));
       const onboardingId = `onboarding-${client.clientId}`;
@@ -218,7 +210,7 @@ describe('offboarding churned clients', () => {
   });
 
   it('keeps the domain and resumes the onboarding when the client is reactivated within the grace period', async () => {
-    await withDnsNever(async () => {
+    await stack.whileDnsNeverVerifies(async () => {
       const client = uniqueClient();
       await deliver(graceApi, clientCreatedEvent(client));
       const onboardingId = `onboarding-${client.clientId}`;

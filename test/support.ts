@@ -6,6 +6,7 @@ import { Writable } from 'node:stream';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { Webhook } from 'standardwebhooks';
+import type { Logger } from 'pino';
 import { inject } from 'vitest';
 import { freePort } from './free-port.js';
 
@@ -13,13 +14,13 @@ export { freePort };
 import { createActivities } from '../activities/index.js';
 import { createApp } from '../api/app.js';
 import { BUSINESS_HISTOGRAM_BUCKETS } from '../worker/index.js';
-import { createSmtpMailer } from '../activities/mailer.js';
+import { createSmtpMailer, type Mailer } from '../activities/mailer.js';
 import { NextNetClient } from '../activities/nextnet-client.js';
 import { FileSentEmailLedger } from '../activities/sent-email-ledger.js';
 import { createLogger } from '../config/logger.js';
 import { startMailDev, type RunningMailDev } from '../scripts/maildev.js';
 import { startSimulator, type RunningSimulator } from '../simulator/app.js';
-import { FileVault } from '../vault/index.js';
+import { FileVault, type SecretVault } from '../vault/index.js';
 import {
   onboardingIdFor,
   ONBOARDING_WORKFLOW_TYPE,
@@ -82,6 +83,20 @@ export function uniqueClient(overrides: Partial<ClientDetails> = {}): ClientDeta
   };
 }
 
+/** The real activities, wired to a simulator, a mailer, a vault and a data directory of the test's own. */
+export function testActivities(options: { simulatorBaseUrl: string; vault: SecretVault; mailer: Mailer; logger: Logger; dataDir: string; opsAlertTo?: string }) {
+  return createActivities({
+    nextnet: new NextNetClient({ baseUrl: options.simulatorBaseUrl, apiKey: TEST_RESELLER_KEY, timeoutMs: 2_000 }),
+    vault: options.vault,
+    mailer: options.mailer,
+    sentEmails: new FileSentEmailLedger(path.join(options.dataDir, 'sent-emails')),
+    logger: options.logger,
+    signupUrl: TEST_SIGNUP_URL,
+    emailFrom: TEST_EMAIL_FROM,
+    opsAlertTo: options.opsAlertTo,
+  });
+}
+
 export interface TestStack {
   simulator: RunningSimulator;
   mail: RunningMailDev;
@@ -94,6 +109,8 @@ export interface TestStack {
   metricsUrl: string;
   startOnboarding(client: ClientDetails, settings?: Partial<OnboardingSettings>): Promise<WorkflowHandle<typeof onboardClient>>;
   simulatorCall(method: string, path: string, body?: unknown): Promise<unknown>;
+  /** Runs `fn` while the simulator verifies no domain by itself (tests verify by hand), then restores the delay. */
+  whileDnsNeverVerifies(fn: () => Promise<void>): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -117,21 +134,22 @@ export async function startTestStack(options: { dnsVerifyAfterMs?: number | null
     connection: nativeConnection,
     taskQueue,
     workflowBundle: { codePath: inject('workflowBundlePath') },
-    activities: createActivities({
-      nextnet: new NextNetClient({ baseUrl: simulator.baseUrl, apiKey: TEST_RESELLER_KEY, timeoutMs: 2_000 }),
-      vault,
-      mailer,
-      sentEmails: new FileSentEmailLedger(path.join(dataDir, 'sent-emails')),
-      logger,
-      signupUrl: TEST_SIGNUP_URL,
-      emailFrom: TEST_EMAIL_FROM,
-      opsAlertTo: 'ops@agency.test',
-    }),
+    activities: testActivities({ simulatorBaseUrl: simulator.baseUrl, vault, mailer, logger, dataDir, opsAlertTo: 'ops@agency.test' }),
     shutdownGraceTime: '1 second',
   });
   const workerRun = worker.run();
   const connection = await Connection.connect({ address: temporalAddress });
   const client = new Client({ connection });
+
+  const simulatorCall = async (method: string, urlPath: string, body?: unknown): Promise<unknown> => {
+    const response = await fetch(`${simulator.url}${urlPath}`, {
+      method,
+      headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (!response.ok) throw new Error(`simulator ${method} ${urlPath} answered ${response.status}: ${await response.text()}`);
+    return response.status === 204 ? undefined : response.json();
+  };
 
   return {
     simulator,
@@ -147,14 +165,14 @@ export async function startTestStack(options: { dnsVerifyAfterMs?: number | null
       const input: OnboardingInput = { onboardingId, client: details, settings: { ...FAST_SETTINGS, ...settings }, receivedAt: new Date().toISOString() };
       return client.workflow.start<typeof onboardClient>(ONBOARDING_WORKFLOW_TYPE, { workflowId: onboardingId, taskQueue, args: [input] });
     },
-    async simulatorCall(method, urlPath, body) {
-      const response = await fetch(`${simulator.url}${urlPath}`, {
-        method,
-        headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      if (!response.ok) throw new Error(`simulator ${method} ${urlPath} answered ${response.status}: ${await response.text()}`);
-      return response.status === 204 ? undefined : response.json();
+    simulatorCall,
+    async whileDnsNeverVerifies(fn) {
+      await simulatorCall('POST', '/_simulator/config', { dnsVerifyAfterMs: null });
+      try {
+        await fn();
+      } finally {
+        await simulatorCall('POST', '/_simulator/config', { dnsVerifyAfterMs: options.dnsVerifyAfterMs ?? 300 });
+      }
     },
     async close() {
       worker.shutdown();
