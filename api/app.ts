@@ -100,6 +100,11 @@ export function createApp(deps: ApiDependencies): express.Express {
   });
 
   const ops = express.Router();
+  // Remembered for the request log line, so it too names the onboarding (and its workflow) it was about.
+  ops.param('onboardingId', (_req, res, next, onboardingId: string) => {
+    res.locals.onboardingId = onboardingId;
+    next();
+  });
   ops.use(bearerToken(config.opsApiToken));
   ops.use(express.json({ limit: '16kb' }));
   const actorOf = (req: Request) => `ops-api token holder${req.get('x-ops-actor') ? ` (${req.get('x-ops-actor')})` : ''} from ${req.ip}`;
@@ -180,7 +185,9 @@ function requestLog(logger: Logger): RequestHandler {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      logger.info({ method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
+      const onboardingId = typeof res.locals.onboardingId === 'string' ? res.locals.onboardingId : undefined;
+      const about = onboardingId ? { onboardingId, workflowId: onboardingId } : {};
+      logger.info({ method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms * 10) / 10, ...about }, 'request');
     });
     next();
   };

@@ -71,7 +71,7 @@ describe('an onboarding from signed webhook to signup email, over HTTP', () => {
     expect(audit.actor).toContain('ops-api');
     // Every log line about this onboarding, from activities, the vault and the API, names its workflow.
     const aboutIt = [...stack.logs, ...apiLogLines].map((l) => JSON.parse(l)).filter((l) => l.onboardingId === onboardingId);
-    expect(aboutIt.map((l) => l.msg)).toEqual(expect.arrayContaining(['domain registered with NextNet', 'secret stored in vault', 'signup email sent', 'onboarding started']));
+    expect(aboutIt.map((l) => l.msg)).toEqual(expect.arrayContaining(['domain registered with NextNet', 'secret stored in vault', 'signup email sent', 'onboarding started', 'request']));
     expect(aboutIt.filter((l) => l.workflowId !== onboardingId)).toEqual([]);
   });
 
