@@ -52,6 +52,27 @@ export class Onboardings {
     });
   }
 
+  /**
+   * Queries a workflow whose existence was just confirmed: Temporal answers queries through a worker, so a query
+   * that times out here means no worker is running, which is what the caller needs to hear.
+   */
+  private async query<T>(workflowId: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await this.call(run, workflowId);
+    } catch (err) {
+      if (err instanceof HttpError && err.code === 'temporal_unavailable') {
+        throw new HttpError(
+          503,
+          'no_worker',
+          `Temporal is reachable but no worker answered for ${workflowId}; is a worker polling task queue "${this.config.temporal.taskQueue}"? (npm start, or npm run worker)`,
+          undefined,
+          { 'Retry-After': '5' },
+        );
+      }
+      throw err;
+    }
+  }
+
   async start(client: ClientDetails, receivedAt: Date): Promise<{ onboardingId: string; status: 'started' | 'already-started' }> {
     const onboardingId = onboardingIdFor(client.clientId);
     const input: OnboardingInput = {
@@ -95,7 +116,8 @@ export class Onboardings {
 
   async status(onboardingId: string): Promise<OnboardingStatus & { workflowId: string; workflowStatus: string }> {
     const handle = this.temporal.workflow.getHandle(onboardingId);
-    const [description, status] = await this.call(() => Promise.all([handle.describe(), handle.query(getStatus)]), onboardingId);
+    const description = await this.call(() => handle.describe(), onboardingId);
+    const status = await this.query(onboardingId, () => handle.query(getStatus));
     return { ...status, workflowId: onboardingId, workflowStatus: description.status.name };
   }
 
@@ -130,7 +152,7 @@ export class Onboardings {
     const log = this.logger.child({ onboardingId, workflowId: onboardingId });
 
     if (workflowStatus === 'RUNNING') {
-      const current = await this.call(() => handle.query(getStatus), onboardingId);
+      const current = await this.query(onboardingId, () => handle.query(getStatus));
       if (current.needsAttention === null) {
         throw new HttpError(409, 'not_retryable', `onboarding ${onboardingId} is running normally (${current.status}); retry is for failed onboardings or ones that need attention`);
       }
@@ -147,7 +169,7 @@ export class Onboardings {
       throw new HttpError(409, 'not_retryable', `onboarding ${onboardingId} is ${workflowStatus.toLowerCase()}; there is nothing to retry`);
     }
 
-    const previous = await this.call(() => handle.query(getStatus), onboardingId);
+    const previous = await this.query(onboardingId, () => handle.query(getStatus));
     const offboarding = await this.offboardingStatus(previous.clientId);
     if (offboarding && offboarding.status !== 'reactivated') {
       throw new HttpError(409, 'not_retryable', `client ${previous.clientId} churned (${offboarding.status}); a client.reactivated delivery restores the onboarding`);
@@ -223,7 +245,8 @@ export class Onboardings {
   private async offboardingStatus(clientId: string): Promise<(OffboardingStatus & { workflowStatus: string }) | undefined> {
     const handle = this.temporal.workflow.getHandle(offboardingIdFor(clientId));
     try {
-      const [description, status] = await this.call(() => Promise.all([handle.describe(), handle.query(getOffboardingStatus)]));
+      const description = await this.call(() => handle.describe());
+      const status = await this.query(handle.workflowId, () => handle.query(getOffboardingStatus));
       return { ...status, workflowStatus: description.status.name };
     } catch (err) {
       if (err instanceof HttpError && err.status === 404) return undefined;

@@ -351,7 +351,9 @@ function hintFor(err: OpsApiError): string | undefined {
     case 'unreachable':
       return 'is the API running? npm start (or point --api-url / ONBOARDING_API_URL at it)';
     case 503:
-      return `the API is up but cannot reach Temporal; is npm start still running? try again in ${err.details.retryAfterSeconds ?? 'a few'} s`;
+      return err.details.code === 'no_worker'
+        ? 'start a worker (npm start, or npm run worker), then try again'
+        : `the API is up but cannot reach Temporal; is npm start still running? try again in ${err.details.retryAfterSeconds ?? 'a few'} s`;
     case 401:
       return 'set OPS_API_TOKEN or pass --token (the token the API was started with)';
     case 400:

@@ -184,6 +184,18 @@ describe('the ops endpoints', () => {
     expect(wrong.status).toBe(401);
   });
 
+  it('say that no worker is running when an onboarding exists but nobody can answer for it', async () => {
+    // This file runs no worker: the onboarding is started, but its status can only come from a worker.
+    const client = uniqueClient();
+    const { workflowId } = (await (await deliver(clientCreatedEvent(client))).json()) as { workflowId: string };
+    const response = await api.ops('GET', `/v1/onboardings/${workflowId}`);
+    expect(response.status).toBe(503);
+    expect(response.headers.get('retry-after')).toBe('5');
+    const error = await errorOf(response);
+    expect(error.code).toBe('no_worker');
+    expect(error.message).toContain(`task queue "${taskQueue}"`);
+  });
+
   it('answer 404 for an unknown onboarding', async () => {
     const response = await api.ops('GET', '/v1/onboardings/onboarding-never-heard-of');
     expect(response.status).toBe(404);
