@@ -195,12 +195,13 @@ export class Onboardings {
       if (err instanceof WorkflowExecutionAlreadyStartedError) throw new HttpError(409, 'not_retryable', `onboarding ${onboardingId} is already being retried`);
       throw err;
     }
-    const resumesAt = previous.steps.find((s) => s.state === 'failed')?.name ?? previous.steps.find((s) => s.state !== 'done' && s.state !== 'skipped')?.name ?? 'send-signup-email';
-    const changedFields = Object.entries(definedOnly(instruction.corrections ?? {}))
-      .filter(([field, value]) => previous.client[field as keyof ClientDetails] !== value)
-      .map(([field]) => field);
+    // The new run applies the retry in its first step; its change record says where it resumed and what changed.
+    const resumed = await this.query(onboardingId, () => this.temporal.workflow.getHandle(onboardingId).query(getStatus));
+    const change = resumed.changes.at(-1);
+    const resumesAt = change?.resumesAt ?? 'register';
+    const changedFields = Object.keys(change?.fields ?? {});
     log.info({ resumesAt, changedFields, actor: instruction.by }, 'onboarding retried with a new run');
-    return { onboardingId, status: 'retrying' as const, resumesAt: changedFields.some((f) => f === 'email' || f === 'domain') && previous.registration ? 'register' : resumesAt, changedFields };
+    return { onboardingId, status: 'retrying' as const, resumesAt, changedFields };
   }
 
   /** Onboardings (and offboardings) from Temporal's visibility, newest first, one row per onboarding. */

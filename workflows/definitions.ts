@@ -70,6 +70,8 @@ export interface ChangeRecord {
   by: string;
   reason: string | null;
   fields: Record<string, { from: string | null; to: string | null }>;
+  /** The step the retry resumed at. */
+  resumesAt: StepName;
 }
 
 export type OnboardingPhase = 'registering' | 'awaiting-dns' | 'sending-signup-email' | 'completed' | 'failed' | 'cancelled';

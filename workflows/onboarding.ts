@@ -93,7 +93,8 @@ export async function onboardClient(input: OnboardingInput): Promise<OnboardingS
 
   /** Applies a retry: records the corrections, and rewinds to the first step they (or the failure) invalidate. */
   const applyRetry = (retry: RetryInstruction): RetryOutcome => {
-    const changedFields = recordCorrections(status, retry);
+    const change = recordCorrections(status, retry);
+    const changedFields = Object.keys(change.fields);
     const identityChanged = changedFields.some((f) => (REGISTRATION_IDENTITY_FIELDS as readonly string[]).includes(f));
     if (identityChanged && status.registration) {
       pending.release = { domain: status.registration.host, domainId: status.registration.domainId };
@@ -105,7 +106,8 @@ export async function onboardClient(input: OnboardingInput): Promise<OnboardingS
     // A retry restarts the DNS clock (deadline and backoff) and looks again at what needed attention.
     if (status.dns.waitingSince !== null) status.dns.deadlineAt = new Date(Date.now() + settings.dnsDeadlineMs).toISOString();
     status.dns.nextIntervalMs = null;
-    return { resumesAt: firstUnfinishedStep(status), changedFields };
+    change.resumesAt = firstUnfinishedStep(status);
+    return { resumesAt: change.resumesAt, changedFields };
   };
 
   setHandler(getStatus, () => status);
@@ -324,7 +326,7 @@ function firstUnfinishedStep(status: OnboardingStatus): StepName {
 }
 
 /** Applies corrections to the client details and records them (old and new values) in the status. */
-function recordCorrections(status: OnboardingStatus, retry: RetryInstruction): string[] {
+function recordCorrections(status: OnboardingStatus, retry: RetryInstruction): ChangeRecord {
   const fields: ChangeRecord['fields'] = {};
   const corrections: ClientCorrections = retry.corrections ?? {};
   const client: ClientDetails = { ...status.client };
@@ -335,8 +337,9 @@ function recordCorrections(status: OnboardingStatus, retry: RetryInstruction): s
   }
   status.client = client;
   status.domain = client.domain;
-  status.changes = [...status.changes, { at: new Date().toISOString(), by: retry.by, reason: retry.reason ?? null, fields }];
-  return Object.keys(fields);
+  const change: ChangeRecord = { at: new Date().toISOString(), by: retry.by, reason: retry.reason ?? null, fields, resumesAt: firstUnfinishedStep(status) };
+  status.changes = [...status.changes, change];
+  return change;
 }
 
 function summariseAttention(items: AttentionItem[]): OnboardingStatus['needsAttention'] {
