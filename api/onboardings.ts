@@ -165,11 +165,15 @@ export class Onboardings {
         throw err;
       }
     }
-    if (!CLOSED_FOR_RETRY.has(workflowStatus)) {
+    if (!CLOSED_FOR_RETRY.has(workflowStatus) && workflowStatus !== 'COMPLETED') {
       throw new HttpError(409, 'not_retryable', `onboarding ${onboardingId} is ${workflowStatus.toLowerCase()}; there is nothing to retry`);
     }
 
     const previous = await this.query(onboardingId, () => handle.query(getStatus));
+    // A completed onboarding is retried only for what still needs attention (a lost WordPress key).
+    if (workflowStatus === 'COMPLETED' && previous.needsAttention === null) {
+      throw new HttpError(409, 'not_retryable', `onboarding ${onboardingId} is completed; there is nothing to retry`);
+    }
     const offboarding = await this.offboardingStatus(previous.clientId);
     if (offboarding && offboarding.status !== 'reactivated') {
       throw new HttpError(409, 'not_retryable', `client ${previous.clientId} churned (${offboarding.status}); a client.reactivated delivery restores the onboarding`);

@@ -150,6 +150,31 @@ describe('retrying onboardings', () => {
     });
   });
 
+  it('clears a lost-key alert on a completed onboarding once a regenerated key is stored, without redoing any step', async () => {
+    const client = uniqueClient();
+    await stack.simulatorCall('POST', '/_simulator/faults', { route: 'register', kind: 'drop-after-write', times: 1 });
+    const handle = await stack.startOnboarding(client);
+    expect((await handle.result()).needsAttention?.items[0]?.code).toBe('wordpress-key-lost');
+    const mailsBefore = (await stack.mail.emails()).filter((m) => m.to.some((t) => t.address === client.email)).length;
+
+    await fetch(`${api.url}/v1/onboardings/${handle.workflowId}/secrets/wordpress-api-key`, {
+      method: 'PUT',
+      headers: { authorization: 'Bearer test-ops-token-0123456789', 'content-type': 'application/json' },
+      body: JSON.stringify({ value: 'nn_wp_regenerated_by_hand_0002' }),
+    });
+    const answer = await retry(handle.workflowId, { reason: 'key regenerated' });
+    expect(answer.status).toBe(202);
+    const fixed = await eventually(async () => {
+      const s = await statusOf(handle.workflowId);
+      return s.workflowStatus === 'COMPLETED' && s.needsAttention === null && s;
+    }, { what: 'the completed onboarding without the alert' });
+    expect(fixed.status).toBe('completed');
+    expect((await calls('register', client.domain)).map((c) => c.status)).toEqual(['dropped', 400]);
+    expect((await stack.mail.emails()).filter((m) => m.to.some((t) => t.address === client.email))).toHaveLength(mailsBefore);
+    const attributes = (await stack.client.workflow.getHandle(handle.workflowId).describe()).typedSearchAttributes;
+    expect(attributes.get(NeedsAttention)).toBe(false);
+  });
+
   it('refuses to retry an onboarding that is running normally, one that completed, and an unknown one', async () => {
     await stack.whileDnsNeverVerifies(async () => {
       const client = uniqueClient();

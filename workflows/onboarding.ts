@@ -90,6 +90,14 @@ export async function onboardClient(input: OnboardingInput): Promise<OnboardingS
     publish();
   };
   const summary = (text: string): ActivityOptions => ({ summary: text });
+  /** On retry: ops may have stored a regenerated key (PUT .../secrets/wordpress-api-key) after "WordPress key lost". */
+  const recheckLostKey = async () => {
+    if (!status.needsAttention?.items.some((i) => i.code === 'wordpress-key-lost')) return;
+    if (!(await reseller.checkStoredKey({ onboardingId }))) return;
+    clearAttention('wordpress-key-lost');
+    finish('secure-wordpress-key', 'done', 'regenerated key stored by ops');
+    if (status.registration) status.registration = { ...status.registration, wordpressKey: 'stored', keyReference: `vault:${onboardingId}/wordpress-api-key` };
+  };
 
   /** Applies a retry: records the corrections, and rewinds to the first step they (or the failure) invalidate. */
   const applyRetry = (retry: RetryInstruction): RetryOutcome => {
@@ -120,14 +128,7 @@ export async function onboardClient(input: OnboardingInput): Promise<OnboardingS
       const outcome = applyRetry(retry);
       if (pending.release) registrationRestartRequested = true;
       dnsCheckRequested = true;
-      if (status.needsAttention?.items.some((i) => i.code === 'wordpress-key-lost')) {
-        // Ops may have stored a regenerated key (PUT .../secrets/wordpress-api-key) before retrying.
-        if (await reseller.checkStoredKey({ onboardingId })) {
-          clearAttention('wordpress-key-lost');
-          finish('secure-wordpress-key', 'done', 'regenerated key stored by ops');
-          if (status.registration) status.registration = { ...status.registration, wordpressKey: 'stored', keyReference: `vault:${onboardingId}/wordpress-api-key` };
-        }
-      }
+      await recheckLostKey();
       clearAttention('dns-stalled');
       publish();
       return outcome;
@@ -150,6 +151,7 @@ export async function onboardClient(input: OnboardingInput): Promise<OnboardingS
   publish();
 
   try {
+    if (input.retry) await recheckLostKey();
     for (;;) {
       if (pending.release) {
         const previous = pending.release;
