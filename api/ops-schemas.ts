@@ -17,7 +17,7 @@ export type RetryRequest = z.infer<typeof RetryRequest>;
 export const StoreSecretRequest = z.object({ value: z.string().trim().min(8, 'must be the whole key').max(1000) }).strict();
 export type StoreSecretRequest = z.infer<typeof StoreSecretRequest>;
 
-export const ONBOARDING_PHASES = ['registering', 'awaiting-dns', 'sending-signup-email', 'completed', 'failed', 'cancelled', 'offboarding', 'offboarded'] as const;
+export const ONBOARDING_PHASES = ['registering', 'awaiting-dns', 'sending-signup-email', 'completed', 'failed', 'cancelled', 'offboarding', 'offboarded', 'reactivated'] as const;
 
 export const ListOnboardingsQuery = z
   .object({
