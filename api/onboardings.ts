@@ -35,7 +35,7 @@ import type { z } from 'zod';
 const TEMPORAL_CALL_TIMEOUT_MS = 5_000;
 const CLOSED_FOR_RETRY = new Set(['FAILED', 'CANCELLED', 'TERMINATED', 'TIMED_OUT']);
 
-export type OnboardingsConfig = Pick<Config, 'temporal' | 'dns' | 'offboardingGraceMs'>;
+export type OnboardingsConfig = Pick<Config, 'temporal' | 'dns' | 'offboardingGraceMs'> & Partial<Pick<Config, 'stallAlertMs'>>;
 
 /** Everything the API does with onboarding and offboarding workflows, in business terms. */
 export class Onboardings {
@@ -78,7 +78,12 @@ export class Onboardings {
     const input: OnboardingInput = {
       onboardingId,
       client,
-      settings: { dnsPollInitialMs: this.config.dns.pollInitialMs, dnsPollMaxMs: this.config.dns.pollMaxMs, dnsDeadlineMs: this.config.dns.deadlineMs },
+      settings: {
+        dnsPollInitialMs: this.config.dns.pollInitialMs,
+        dnsPollMaxMs: this.config.dns.pollMaxMs,
+        dnsDeadlineMs: this.config.dns.deadlineMs,
+        stallAlertMs: this.config.stallAlertMs,
+      },
       receivedAt: receivedAt.toISOString(),
     };
     try {

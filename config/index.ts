@@ -84,6 +84,7 @@ const EnvSchema = z
     DNS_POLL_INITIAL: Duration.default(60_000),
     DNS_POLL_MAX: Duration.default(30 * 60_000),
     DNS_DEADLINE: Duration.default(72 * 3_600_000),
+    STALL_ALERT_AFTER: Duration.default(15 * 60_000),
 
     WORKFLOW_BUNDLE_PATH: z.string().optional(),
     WORKER_METRICS_ADDRESS: z.string().regex(/^[^:]+:\d+$/, 'must be host:port, e.g. 0.0.0.0:9464').default('127.0.0.1:9464'),
@@ -122,6 +123,7 @@ export interface Config {
   vaultKey: Buffer | undefined;
   email: { smtpUrl: string; from: string; opsAlertTo: string | undefined; signupUrl: string; usesMailDev: boolean };
   dns: { pollInitialMs: number; pollMaxMs: number; deadlineMs: number };
+  stallAlertMs: number;
   offboardingGraceMs: number;
   workerMetricsAddress: string;
   devStack: { simulatorPort: number; simulatorDnsVerifyAfterMs: number | null; mailDevSmtpPort: number; mailDevWebPort: number; temporalPort: number; temporalUiPort: number };
@@ -182,6 +184,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       usesMailDev: env.SMTP_URL === undefined,
     },
     dns: { pollInitialMs: env.DNS_POLL_INITIAL, pollMaxMs: env.DNS_POLL_MAX, deadlineMs: env.DNS_DEADLINE },
+    stallAlertMs: env.STALL_ALERT_AFTER,
     offboardingGraceMs: env.OFFBOARDING_GRACE,
     workerMetricsAddress: env.WORKER_METRICS_ADDRESS,
     devStack: {

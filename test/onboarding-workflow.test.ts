@@ -96,6 +96,25 @@ describe('the onboarding workflow, on a real Temporal dev server', () => {
     expect(Date.parse(calls[1]!.at) - Date.parse(calls[0]!.at)).toBeGreaterThanOrEqual(2_900);
   });
 
+  it('tells people when NextNet keeps failing, keeps retrying, and clears the alert once NextNet answers', async () => {
+    const client = uniqueClient();
+    await stack.simulatorCall('POST', '/_simulator/faults', { route: 'register', kind: 'status', status: 503, times: 3 });
+    const handle = await stack.startOnboarding(client, { stallAlertMs: 1_000 });
+    const stuck = await eventually(async () => {
+      const s = await handle.query(getStatus);
+      return s.needsAttention ? s : undefined;
+    }, { what: 'the stall alert' });
+    expect(stuck.status).toBe('registering');
+    expect(stuck.needsAttention?.items.map((i) => i.code)).toEqual(['reseller-failing']);
+    expect(stuck.needsAttention?.reason).toContain(`Registering ${client.domain} with NextNet has been failing for 1 s`);
+    const alert = await eventually(async () => (await stack.mail.emails()).find((m) => m.to.some((t) => t.address === 'ops@agency.test') && m.text?.includes(`Registering ${client.domain}`)), { what: 'the ops alert' });
+    expect(alert.subject).toContain(client.domain);
+
+    const result = await handle.result();
+    expect(result.status).toBe('completed');
+    expect(result.needsAttention).toBeNull();
+  });
+
   it('marks a lost WordPress key as needing attention, without registering twice, and carries on', async () => {
     const client = uniqueClient();
     await stack.simulatorCall('POST', '/_simulator/faults', { route: 'register', kind: 'drop-after-write', times: 1 });

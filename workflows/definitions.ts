@@ -36,6 +36,8 @@ export interface OnboardingSettings {
   dnsDeadlineMs: number;
   /** DNS checks per workflow run before continuing as new, to keep the history of a weeks-long wait bounded. */
   dnsChecksPerRun?: number;
+  /** How long NextNet or the mail server may keep failing (retrying all along) before a person is told. */
+  stallAlertMs?: number;
 }
 
 export interface OnboardingInput {
@@ -87,7 +89,7 @@ export interface StepRecord {
 }
 
 export interface AttentionItem {
-  code: 'wordpress-key-lost' | 'dns-stalled';
+  code: 'wordpress-key-lost' | 'dns-stalled' | 'reseller-failing' | 'email-failing';
   reason: string;
   since: string;
 }

@@ -31,13 +31,15 @@ import {
   type StepName,
   type StepRecord,
 } from './definitions.js';
-import { mailOptions, resellerCallOptions } from './activity-options.js';
+import { alertOptions, mailOptions, resellerCallOptions } from './activity-options.js';
 import { NeedsAttention, OnboardingDomain, OnboardingStatus as OnboardingStatusKey } from './search-attributes.js';
 
 const reseller = proxyActivities<OnboardingActivities>(resellerCallOptions);
 const mail = proxyActivities<OnboardingActivities>(mailOptions);
+const alerts = proxyActivities<OnboardingActivities>(alertOptions);
 
 const DEFAULT_DNS_CHECKS_PER_RUN = 200;
+const DEFAULT_STALL_ALERT_MS = 15 * 60_000;
 // Fields that NextNet holds on the client user or domain itself: changing them means registering again.
 const REGISTRATION_IDENTITY_FIELDS = ['email', 'domain'] as const;
 
@@ -82,7 +84,12 @@ export async function onboardClient(input: OnboardingInput): Promise<OnboardingS
     if (status.needsAttention?.items.some((item) => item.code === code)) return;
     status.needsAttention = summariseAttention([...(status.needsAttention?.items ?? []), { code, reason, since: now() }]);
     publish();
-    await mail.alertOps({ onboardingId, domain: status.domain, reason });
+    try {
+      await alerts.alertOps({ onboardingId, domain: status.domain, reason });
+    } catch (err) {
+      // The status (and the NeedsAttention search attribute) already says it; the email was a courtesy.
+      log.warn('could not send the ops alert', { reason, error: String(err) });
+    }
   };
   const clearAttention = (code: AttentionItem['code']) => {
     const items = (status.needsAttention?.items ?? []).filter((item) => item.code !== code);
@@ -90,6 +97,23 @@ export async function onboardClient(input: OnboardingInput): Promise<OnboardingS
     publish();
   };
   const summary = (text: string): ActivityOptions => ({ summary: text });
+  /**
+   * Awaits an activity that retries until it succeeds; if it is still failing after `stallAlertMs`, a person is told
+   * (needs attention, plus an alert), and the alert clears once it succeeds.
+   */
+  const tellIfStuck = async <T>(code: 'reseller-failing' | 'email-failing', what: string, work: Promise<T>): Promise<T> => {
+    let settled = false;
+    const watched = work.finally(() => {
+      settled = true;
+    });
+    watched.catch(() => undefined);
+    if (!(await condition(() => settled, settings.stallAlertMs ?? DEFAULT_STALL_ALERT_MS))) {
+      await raiseAttention(code, `${what} has been failing for ${formatDuration(settings.stallAlertMs ?? DEFAULT_STALL_ALERT_MS)} and is still retrying; the pending activity in the Temporal UI shows the last error`);
+    }
+    const result = await watched;
+    clearAttention(code);
+    return result;
+  };
   /** On retry: ops may have stored a regenerated key (PUT .../secrets/wordpress-api-key) after "WordPress key lost". */
   const recheckLostKey = async () => {
     if (!status.needsAttention?.items.some((i) => i.code === 'wordpress-key-lost')) return;
@@ -155,7 +179,11 @@ export async function onboardClient(input: OnboardingInput): Promise<OnboardingS
     for (;;) {
       if (pending.release) {
         const previous = pending.release;
-        await reseller.releaseDomain.executeWithOptions({ ...resellerCallOptions, ...summary(`Remove ${previous.domain} from NextNet (corrected on retry)`) }, [{ domainId: previous.domainId, domain: previous.domain }]);
+        await tellIfStuck(
+          'reseller-failing',
+          `Removing ${previous.domain} from NextNet`,
+          reseller.releaseDomain.executeWithOptions({ ...resellerCallOptions, ...summary(`Remove ${previous.domain} from NextNet (corrected on retry)`) }, [{ domainId: previous.domainId, domain: previous.domain }]),
+        );
         pending.release = null;
         registrationRestartRequested = false;
       }
@@ -171,7 +199,11 @@ export async function onboardClient(input: OnboardingInput): Promise<OnboardingS
       if (status.signupEmail === null) {
         enterPhase('sending-signup-email');
         begin('send-signup-email');
-        status.signupEmail = await mail.sendSignupEmail.executeWithOptions({ ...mailOptions, ...summary(`Email the signup link to the client of ${status.domain}`) }, [{ onboardingId, client: status.client }]);
+        status.signupEmail = await tellIfStuck(
+          'email-failing',
+          'Sending the signup email',
+          mail.sendSignupEmail.executeWithOptions({ ...mailOptions, ...summary(`Email the signup link to the client of ${status.domain}`) }, [{ onboardingId, client: status.client }]),
+        );
         finish('send-signup-email', 'done', `sent to the client's registered address`);
       }
       break;
@@ -202,9 +234,10 @@ export async function onboardClient(input: OnboardingInput): Promise<OnboardingS
   async function registerClient(): Promise<void> {
     enterPhase('registering');
     begin('register');
-    const registration = await reseller.registerClientDomain.executeWithOptions(
-      { ...resellerCallOptions, ...summary(`Register ${status.domain} with NextNet`) },
-      [{ onboardingId, client: status.client }],
+    const registration = await tellIfStuck(
+      'reseller-failing',
+      `Registering ${status.domain} with NextNet`,
+      reseller.registerClientDomain.executeWithOptions({ ...resellerCallOptions, ...summary(`Register ${status.domain} with NextNet`) }, [{ onboardingId, client: status.client }]),
     );
     status.registration = registration;
     finish('register', 'done', registration.foundExisting ? 'already registered by an earlier attempt' : null);
@@ -236,9 +269,10 @@ export async function onboardClient(input: OnboardingInput): Promise<OnboardingS
     for (;;) {
       const deadline = Date.parse(dns.deadlineAt!);
       dnsCheckRequested = false;
-      const check = await reseller.checkDomainVerification.executeWithOptions(
-        { ...resellerCallOptions, ...summary(`Check DNS verification of ${registration.host}`) },
-        [{ domainId: registration.domainId }],
+      const check = await tellIfStuck(
+        'reseller-failing',
+        `Checking DNS verification of ${registration.host} at NextNet`,
+        reseller.checkDomainVerification.executeWithOptions({ ...resellerCallOptions, ...summary(`Check DNS verification of ${registration.host}`) }, [{ domainId: registration.domainId }]),
       );
       checksThisRun += 1;
       dns.checks += 1;
