@@ -82,17 +82,12 @@ export function createApp(deps: ApiDependencies): express.Express {
         res.status(202).json({ onboardingId, workflowId: onboardingId, status });
         return;
       }
-      case 'client.churned': {
-        const outcome = await onboardings.offboard(event.data.clientId, new Date(event.timestamp));
-        metrics.noteWebhook(res, { outcome: outcome.status });
-        log.info({ ...outcome, workflowId: outcome.offboardingId }, 'client churned');
-        res.status(202).json({ ...outcome, workflowId: outcome.offboardingId });
-        return;
-      }
+      case 'client.churned':
       case 'client.reactivated': {
-        const outcome = await onboardings.reactivate(event.data.clientId, new Date(event.timestamp));
+        const at = new Date(event.timestamp);
+        const outcome = event.type === 'client.churned' ? await onboardings.offboard(event.data.clientId, at) : await onboardings.reactivate(event.data.clientId, at);
         metrics.noteWebhook(res, { outcome: outcome.status });
-        log.info({ ...outcome, workflowId: outcome.offboardingId }, 'client reactivated');
+        log.info({ ...outcome, workflowId: outcome.offboardingId }, event.type === 'client.churned' ? 'client churned' : 'client reactivated');
         res.status(202).json({ ...outcome, workflowId: outcome.offboardingId });
         return;
       }
