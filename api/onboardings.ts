@@ -29,7 +29,7 @@ import type { onboardClient } from '../workflows/onboarding.js';
 import { CrmClientId, NeedsAttention, OnboardingDomain, OnboardingStatus as OnboardingStatusKey } from '../workflows/search-attributes.js';
 import { HttpError } from './errors.js';
 import type { ListOnboardingsQuery, OnboardingList, RetryRequest } from './ops-schemas.js';
-import { isTemporalUnreachable, temporalUnavailable, translateTemporalError } from './temporal-errors.js';
+import { translateTemporalError } from './temporal-errors.js';
 import type { z } from 'zod';
 
 const TEMPORAL_CALL_TIMEOUT_MS = 5_000;
@@ -87,7 +87,7 @@ export class Onboardings {
       receivedAt: receivedAt.toISOString(),
     };
     try {
-      await this.temporal.connection.withDeadline(Date.now() + TEMPORAL_CALL_TIMEOUT_MS, () =>
+      await this.call(() =>
         this.temporal.workflow.start<typeof onboardClient>(ONBOARDING_WORKFLOW_TYPE, {
           ...this.onboardingStartOptions(client),
           args: [input],
@@ -98,7 +98,6 @@ export class Onboardings {
       return { onboardingId, status: 'started' };
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) return { onboardingId, status: 'already-started' };
-      if (isTemporalUnreachable(err)) throw temporalUnavailable();
       throw err;
     }
   }
@@ -126,21 +125,23 @@ export class Onboardings {
     return { ...status, workflowId: onboardingId, workflowStatus: description.status.name };
   }
 
-  async checkDnsNow(onboardingId: string): Promise<void> {
+  /** The handle of an onboarding that is still running; 404 when unknown, 409 (saying why it matters) when closed. */
+  private async runningOnboarding(onboardingId: string, whyItMustRun: string) {
     const handle = this.temporal.workflow.getHandle(onboardingId);
     const description = await this.call(() => handle.describe(), onboardingId);
     if (description.status.name !== 'RUNNING') {
-      throw new HttpError(409, 'onboarding_not_running', `onboarding ${onboardingId} is ${description.status.name.toLowerCase()}; there is no DNS wait to speed up`);
+      throw new HttpError(409, 'onboarding_not_running', `onboarding ${onboardingId} is ${description.status.name.toLowerCase()}; ${whyItMustRun}`);
     }
+    return handle;
+  }
+
+  async checkDnsNow(onboardingId: string): Promise<void> {
+    const handle = await this.runningOnboarding(onboardingId, 'there is no DNS wait to speed up');
     await this.call(() => handle.signal(checkDnsNow), onboardingId);
   }
 
   async cancel(onboardingId: string): Promise<void> {
-    const handle = this.temporal.workflow.getHandle(onboardingId);
-    const description = await this.call(() => handle.describe(), onboardingId);
-    if (description.status.name !== 'RUNNING') {
-      throw new HttpError(409, 'onboarding_not_running', `onboarding ${onboardingId} is ${description.status.name.toLowerCase()}; only a running onboarding can be cancelled`);
-    }
+    const handle = await this.runningOnboarding(onboardingId, 'only a running onboarding can be cancelled');
     await this.call(() => handle.cancel(), onboardingId);
     this.logger.info({ onboardingId, workflowId: onboardingId }, 'onboarding cancel requested');
   }

@@ -7,12 +7,11 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes.js';
-import { pino } from 'pino';
 import pretty from 'pino-pretty';
 import { startApiServer } from '../api/server.js';
 import { loadConfigOrExit, type Config } from '../config/index.js';
 import { temporalConnectionOptions } from '../config/temporal-connection.js';
-import { createLogger, REDACTED_PATHS } from '../config/logger.js';
+import { createLogger } from '../config/logger.js';
 import { startSimulator } from '../simulator/app.js';
 import { openVault } from '../vault/index.js';
 import { ONBOARDING_SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
@@ -21,9 +20,8 @@ import { startMailDev } from './maildev.js';
 import { ensureTemporalCli } from './temporal-cli.mjs';
 
 const config = loadConfigOrExit();
-const logger = process.stdout.isTTY
-  ? pino({ level: config.logLevel, redact: { paths: REDACTED_PATHS, censor: '[REDACTED]' } }, pretty({ colorize: true, ignore: 'pid,hostname' }))
-  : createLogger({ level: config.logLevel });
+// Same logger (and redaction) as production; only the output is made readable on a terminal.
+const logger = createLogger({ level: config.logLevel }, process.stdout.isTTY ? pretty({ colorize: true, ignore: 'pid,hostname' }) : undefined);
 // Worker lifecycle and bundling chatter would bury the stack summary; warnings still show.
 configureTemporalRuntime({ logger, logLevel: 'WARN', metricsAddress: config.workerMetricsAddress });
 const dataDir = path.resolve(config.dataDir);

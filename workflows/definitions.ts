@@ -187,5 +187,4 @@ export const FailureTypes = {
   domainOwnedElsewhere: 'DomainOwnedElsewhere',
   domainRemoved: 'DomainRemoved',
   emailRejected: 'EmailRejected',
-  notRetryable: 'NotRetryable',
 } as const;

@@ -16,7 +16,6 @@ import {
 import type { OnboardingActivities } from '../activities/index.js';
 import {
   checkDnsNow,
-  FailureTypes,
   getStatus,
   retryOnboarding,
   type AttentionItem,
@@ -404,4 +403,3 @@ function formatDuration(ms: number): string {
   return ms >= 3_600_000 ? `${Math.round(ms / 3_600_000)} h` : ms >= 60_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`;
 }
 
-export { FailureTypes };
