@@ -43,6 +43,8 @@ async function stopAll(exitCode: number): Promise<never> {
 }
 process.on('SIGINT', () => void stopAll(0));
 process.on('SIGTERM', () => void stopAll(0));
+// A closed terminal too: the dev server runs in its own process group and would otherwise be left behind.
+process.on('SIGHUP', () => void stopAll(0));
 
 const step = (text: string) => console.log(`• ${text}`);
 
