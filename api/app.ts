@@ -4,6 +4,8 @@ import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 import type { Config } from '../config/index.js';
+import { SECRET_NAMES, SECRETS } from '../platforms/catalog.js';
+import type { NetlifyClient } from '../platforms/netlify/client.js';
 import { SecretRevokedError, type SecretVault } from '../vault/index.js';
 import { CrmEvent } from './crm-events.js';
 import { errorHandler, fieldProblems, HttpError } from './errors.js';
@@ -11,14 +13,17 @@ import { createApiMetrics, type ApiMetrics } from './metrics.js';
 import { Onboardings, type OnboardingsConfig } from './onboardings.js';
 import { apiDocs } from './openapi.js';
 import { ListOnboardingsQuery, RetryRequest, StoreSecretRequest } from './ops-schemas.js';
+import { createResellerRouter } from './reseller.js';
 
 export const WEBHOOK_BODY_LIMIT_BYTES = 64 * 1024;
 
 export interface ApiDependencies {
-  config: Pick<Config, 'webhookSecret' | 'opsApiToken'> & OnboardingsConfig;
+  config: Pick<Config, 'webhookSecret' | 'opsApiToken' | 'availableServices' | 'defaultServices'> & OnboardingsConfig & Partial<Pick<Config, 'netlify' | 'dnsResolvers'>>;
   temporal: Client;
   vault: SecretVault;
   logger: Logger;
+  /** The reseller-wide Netlify client behind /v1/reseller; without it those routes answer 503. */
+  netlify?: NetlifyClient;
   /** Defaults to a registry of this app's own, so tests can run several apps in one process. */
   metrics?: ApiMetrics;
 }
@@ -75,7 +80,14 @@ export function createApp(deps: ApiDependencies): express.Express {
     const log = logger.child({ deliveryId: req.get('webhook-id'), eventType: event.type, clientId: event.data.clientId });
     switch (event.type) {
       case 'client.created': {
-        const { onboardingId, status } = await onboardings.start(event.data, new Date());
+        const { services, ...client } = event.data;
+        const plan = services ?? config.defaultServices;
+        const unavailable = plan.filter((name) => !config.availableServices.includes(name));
+        if (unavailable.length > 0) {
+          const message = `${unavailable.join(', ')} ${unavailable.length > 1 ? 'are' : 'is'} not configured on this engine (configured: ${config.availableServices.join(', ') || 'none'}); set its credentials (see .env.example) or leave it out of the plan`;
+          throw new HttpError(400, 'invalid_payload', 'the webhook payload is invalid', [{ field: services ? 'data.services' : 'ONBOARDING_SERVICES', message }]);
+        }
+        const { onboardingId, status } = await onboardings.start(client, plan, new Date());
         metrics.noteWebhook(res, { outcome: status });
         if (status === 'started') metrics.onboardingsStarted.inc();
         log.info({ onboardingId, workflowId: onboardingId, status, domain: event.data.domain }, status === 'started' ? 'onboarding started' : 'duplicate delivery: onboarding already started');
@@ -131,29 +143,42 @@ export function createApp(deps: ApiDependencies): express.Express {
     res.status(202).json({ onboardingId: idOf(req), signal: 'checkDnsNow', status: 'sent' });
   });
 
-  ops.get('/onboardings/:onboardingId/secrets/wordpress-api-key', async (req, res) => {
+  /** A secret name some platform declares (`wordpress-api-key`, `netlify-access-token`); 404 naming them otherwise. */
+  const secretOf = (req: Request) => {
+    const name = String(req.params.secretName);
+    const declared = SECRETS.find((secret) => secret.name === name);
+    if (!declared) throw new HttpError(404, 'unknown_secret', `no platform declares a secret named ${JSON.stringify(name)}; known: ${SECRET_NAMES.join(', ')}`);
+    return declared;
+  };
+
+  ops.get('/onboardings/:onboardingId/secrets/:secretName', async (req, res) => {
     res.setHeader('Cache-Control', 'no-store');
+    const secret = secretOf(req);
     let value: string | undefined;
     try {
-      value = await vault.reveal({ onboardingId: idOf(req), name: 'wordpress-api-key' }, { actor: actorOf(req), purpose: 'ops endpoint' });
+      value = await vault.reveal({ onboardingId: idOf(req), name: secret.name }, { actor: actorOf(req), purpose: 'ops endpoint' });
     } catch (err) {
       if (err instanceof SecretRevokedError) throw new HttpError(410, 'secret_revoked', err.message);
       throw err;
     }
-    if (value === undefined) throw new HttpError(404, 'secret_not_found', `no WordPress key is stored for onboarding ${JSON.stringify(idOf(req))}`);
+    if (value === undefined) throw new HttpError(404, 'secret_not_found', `no ${secret.label} is stored for onboarding ${JSON.stringify(idOf(req))}`);
     res.json({ value });
   });
 
   // After "WordPress key lost": ops regenerate the key in NextNet's dashboard, store it here, then retry.
-  ops.put('/onboardings/:onboardingId/secrets/wordpress-api-key', async (req, res) => {
+  ops.put('/onboardings/:onboardingId/secrets/:secretName', async (req, res) => {
+    const secret = secretOf(req);
     const request = StoreSecretRequest.safeParse(req.body ?? {});
     if (!request.success) throw new HttpError(400, 'invalid_secret', 'the secret is invalid', fieldProblems(request.error));
     await onboardings.status(idOf(req)); // 404 for an unknown onboarding
-    const { outcome } = await vault.put({ onboardingId: idOf(req), name: 'wordpress-api-key' }, request.data.value);
-    logger.info({ audit: 'secret.write', onboardingId: idOf(req), actor: actorOf(req), outcome }, 'WordPress key stored by ops');
-    res.status(outcome === 'created' ? 201 : 200).json({ onboardingId: idOf(req), secret: 'wordpress-api-key', outcome });
+    const { outcome } = await vault.put({ onboardingId: idOf(req), name: secret.name }, request.data.value);
+    logger.info({ audit: 'secret.write', onboardingId: idOf(req), secretName: secret.name, actor: actorOf(req), outcome }, `${secret.label} stored by ops`);
+    res.status(outcome === 'created' ? 201 : 200).json({ onboardingId: idOf(req), secret: secret.name, outcome });
   });
 
+  if (config.netlify) {
+    ops.use('/reseller', createResellerRouter({ netlify: deps.netlify, config: { netlify: config.netlify, dnsResolvers: config.dnsResolvers ?? [] }, temporal, namespace: config.temporal.namespace, logger }));
+  }
   app.use('/v1', ops);
 
   app.use((req, _res, next) => next(new HttpError(404, 'not_found', `no route for ${req.method} ${req.path}`)));

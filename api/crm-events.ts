@@ -1,5 +1,6 @@
 import { domainToASCII } from 'node:url';
 import { z } from 'zod';
+import { orderedPlan, PLATFORM_NAMES, type PlatformName } from '../platforms/catalog.js';
 
 /** Hostnames are keys (one onboarding per domain at NextNet), so they are normalised before use. */
 export const DomainName = z
@@ -53,6 +54,12 @@ export const ClientCreatedData = z.object({
   businessScope: optionalText,
   city: optionalText,
   state: optionalText,
+  /** The platforms of the client's plan; absent = the engine's default plan (ONBOARDING_SERVICES). */
+  services: z
+    .array(z.enum(PLATFORM_NAMES as [PlatformName, ...PlatformName[]], { error: `must be one of: ${PLATFORM_NAMES.join(', ')}` }))
+    .min(1, 'must name at least one platform')
+    .transform(orderedPlan)
+    .optional(),
 });
 export type ClientCreatedData = z.infer<typeof ClientCreatedData>;
 

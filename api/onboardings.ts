@@ -8,6 +8,7 @@ import {
 import { executionInfoFromRaw } from '@temporalio/client/lib/helpers.js';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
+import { platformOf, type PlatformName } from '../platforms/catalog.js';
 import {
   checkDnsNow,
   getOffboardingStatus,
@@ -26,7 +27,7 @@ import {
 } from '../workflows/definitions.js';
 import type { offboardClient } from '../workflows/offboarding.js';
 import type { onboardClient } from '../workflows/onboarding.js';
-import { CrmClientId, NeedsAttention, OnboardingDomain, OnboardingStatus as OnboardingStatusKey } from '../workflows/search-attributes.js';
+import { CrmClientId, NeedsAttention, OnboardingDomain, OnboardingPlatforms, OnboardingStatus as OnboardingStatusKey } from '../workflows/search-attributes.js';
 import { HttpError } from './errors.js';
 import type { ListOnboardingsQuery, OnboardingList, RetryRequest } from './ops-schemas.js';
 import { translateTemporalError } from './temporal-errors.js';
@@ -73,11 +74,12 @@ export class Onboardings {
     }
   }
 
-  async start(client: ClientDetails, receivedAt: Date): Promise<{ onboardingId: string; status: 'started' | 'already-started' }> {
+  async start(client: ClientDetails, services: PlatformName[], receivedAt: Date): Promise<{ onboardingId: string; status: 'started' | 'already-started' }> {
     const onboardingId = onboardingIdFor(client.clientId);
     const input: OnboardingInput = {
       onboardingId,
       client,
+      services,
       settings: {
         dnsPollInitialMs: this.config.dns.pollInitialMs,
         dnsPollMaxMs: this.config.dns.pollMaxMs,
@@ -89,7 +91,7 @@ export class Onboardings {
     try {
       await this.call(() =>
         this.temporal.workflow.start<typeof onboardClient>(ONBOARDING_WORKFLOW_TYPE, {
-          ...this.onboardingStartOptions(client),
+          ...this.onboardingStartOptions(client, services),
           args: [input],
           // Never a second onboarding for a client from the CRM, even after the first one has finished.
           workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
@@ -102,7 +104,7 @@ export class Onboardings {
     }
   }
 
-  private onboardingStartOptions(client: ClientDetails) {
+  private onboardingStartOptions(client: ClientDetails, services: PlatformName[]) {
     const onboardingId = onboardingIdFor(client.clientId);
     return {
       workflowId: onboardingId,
@@ -112,9 +114,10 @@ export class Onboardings {
         { key: OnboardingDomain, value: client.domain },
         { key: OnboardingStatusKey, value: 'registering' },
         { key: NeedsAttention, value: false },
+        { key: OnboardingPlatforms, value: services },
       ],
-      staticSummary: `Onboard ${client.domain} for ${client.clientId}`,
-      staticDetails: `NextNet.ai onboarding of CRM client **${client.clientId}**: register ${client.domain}, keep the WordPress key in the vault, wait for DNS, email the signup link.`,
+      staticSummary: `Onboard ${client.domain} for ${client.clientId} (${services.map((name) => platformOf(name).label).join(' + ')})`,
+      staticDetails: `Onboarding of CRM client **${client.clientId}** onto ${services.map((name) => platformOf(name).label).join(' and ')}: ${planSentence(services, client.domain)}`,
     };
   }
 
@@ -194,8 +197,8 @@ export class Onboardings {
       await this.call(
         () =>
           this.temporal.workflow.start<typeof onboardClient>(ONBOARDING_WORKFLOW_TYPE, {
-            ...this.onboardingStartOptions(client),
-            args: [{ onboardingId, client: previous.client, settings: previous.settings, receivedAt: previous.startedAt, carried: previous, retry: instruction }],
+            ...this.onboardingStartOptions(client, previous.services ?? ['nextnet']),
+            args: [{ onboardingId, client: previous.client, settings: previous.settings, receivedAt: previous.startedAt, services: previous.services ?? ['nextnet'], carried: previous, retry: instruction }],
             // Ops may start a new run of a failed or cancelled onboarding; the CRM intake never can.
             workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
           }),
@@ -290,7 +293,20 @@ export class Onboardings {
         this.temporal.workflow.start<typeof offboardClient>(OFFBOARDING_WORKFLOW_TYPE, {
           workflowId: offboardingId,
           taskQueue: this.config.temporal.taskQueue,
-          args: [{ offboardingId, onboardingId, clientId, domain: onboarding.registration ? onboarding.domain : null, domainId: onboarding.registration?.domainId ?? null, onboardingRunning: onboarding.workflowStatus === 'RUNNING', graceMs: this.config.offboardingGraceMs, churnedAt: churnedAt.toISOString() }],
+          args: [
+            {
+              offboardingId,
+              onboardingId,
+              clientId,
+              domain: onboarding.domain,
+              registeredAtNextNet: onboarding.registration !== null,
+              domainId: onboarding.registration?.domainId ?? null,
+              netlifySite: onboarding.netlify?.site ? { id: onboarding.netlify.site.id, name: onboarding.netlify.site.name } : null,
+              onboardingRunning: onboarding.workflowStatus === 'RUNNING',
+              graceMs: this.config.offboardingGraceMs,
+              churnedAt: churnedAt.toISOString(),
+            },
+          ],
           workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
           typedSearchAttributes: [
             { key: CrmClientId, value: clientId },
@@ -346,6 +362,18 @@ function listItem(info: WorkflowExecutionInfo): z.infer<typeof OnboardingList>['
     startedAt: info.startTime.toISOString(),
     closedAt: info.closeTime?.toISOString() ?? null,
   };
+}
+
+/** What an onboarding of this plan does, for the Temporal UI's static details. */
+function planSentence(services: PlatformName[], domain: string): string {
+  const steps = [
+    services.includes('netlify') ? `create the client's Netlify user (token to the vault) and a site on ${domain}` : null,
+    services.includes('nextnet') ? `register ${domain} with NextNet (WordPress key to the vault)` : null,
+    'wait for DNS',
+    services.includes('netlify') ? 'get the TLS certificate' : null,
+    'email the client what is ready.',
+  ];
+  return steps.filter(Boolean).join(', ');
 }
 
 function definedOnly<T extends object>(value: T): Partial<T> {

@@ -2,7 +2,18 @@ import { readFileSync } from 'node:fs';
 import type { Application, RequestHandler } from 'express';
 import { z } from 'zod';
 import { CrmEvent } from './crm-events.js';
-import { ErrorBody, ListOnboardingsQuery, OnboardingList, RetryRequest, StoreSecretRequest } from './ops-schemas.js';
+import { SECRET_NAMES } from '../platforms/catalog.js';
+import {
+  ErrorBody,
+  ListOnboardingsQuery,
+  OnboardingList,
+  ResellerCheck,
+  ResellerSites,
+  ResellerSubmissions,
+  ResellerSubmissionsQuery,
+  RetryRequest,
+  StoreSecretRequest,
+} from './ops-schemas.js';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -67,12 +78,22 @@ const temporalUnavailable: ResponseObject = { ...failure('Temporal is unreachabl
 const unauthorized = failure('The `Authorization: Bearer <OPS_API_TOKEN>` header is missing or wrong (`unauthorized`).');
 const unknownOnboarding = failure('No onboarding has this id (`onboarding_not_found`).');
 const notRunning = failure('The onboarding is no longer running (`onboarding_not_running`).');
+const netlifyUnavailable: ResponseObject = {
+  ...failure(
+    'Netlify is not configured on this engine (`netlify_not_configured`: set `NETLIFY_RESELLER_TOKEN`, and `NETLIFY_API_URL` unless it is the public API), ' +
+      'or its API could not be reached or refused the reseller token (`netlify_unavailable`: check `NETLIFY_API_URL` and `NETLIFY_RESELLER_TOKEN`). The token itself is never shown.',
+  ),
+  headers: retryAfter,
+};
 
 const componentSchemas = {
   CrmEvent: () => jsonSchemaOf(CrmEvent, 'input'),
   RetryRequest: () => jsonSchemaOf(RetryRequest, 'input'),
   StoreSecretRequest: () => jsonSchemaOf(StoreSecretRequest, 'input'),
   OnboardingList: () => jsonSchemaOf(OnboardingList, 'output'),
+  ResellerSites: () => jsonSchemaOf(ResellerSites, 'output'),
+  ResellerSubmissions: () => jsonSchemaOf(ResellerSubmissions, 'output'),
+  ResellerCheck: () => jsonSchemaOf(ResellerCheck, 'output'),
   ErrorBody: () => jsonSchemaOf(ErrorBody, 'output'),
   // No zod schema shapes this answer: it is the workflow's own `OnboardingStatus` (workflows/definitions.ts),
   // passed through as the getStatus query returns it, so it is described rather than copied here.
@@ -85,6 +106,14 @@ const componentSchemas = {
     ),
 };
 
+const secretName: Parameter = {
+  name: 'secretName',
+  in: 'path',
+  required: true,
+  description: 'A secret some platform of the catalogue declares: `wordpress-api-key` (NextNet), `netlify-access-token` (Netlify).',
+  schema: { type: 'string', enum: [...SECRET_NAMES] },
+};
+
 const onboardingId: Parameter = {
   name: 'onboardingId',
   in: 'path',
@@ -93,13 +122,20 @@ const onboardingId: Parameter = {
   schema: { type: 'string' },
 };
 
-/** ListOnboardingsQuery's fields, one query parameter each, with the schema the route checks them against. */
+/** A query schema's fields (ListOnboardingsQuery, ResellerSubmissionsQuery), one query parameter each, with the schema the route checks them against. */
 function queryParameters(schema: z.ZodObject): Parameter[] {
   const json = jsonSchemaOf(schema, 'input') as { properties?: Record<string, JsonSchema>; required?: string[] };
-  return Object.entries(json.properties ?? {}).map(([name, property]) => ({ name, in: 'query', required: json.required?.includes(name) ?? false, schema: property }));
+  return Object.entries(json.properties ?? {}).map(([name, property]) => ({
+    name,
+    in: 'query',
+    required: json.required?.includes(name) ?? false,
+    ...(typeof property.description === 'string' ? { description: property.description } : {}),
+    schema: property,
+  }));
 }
 
 const OPS = { tags: ['ops'], security: [{ opsToken: [] }] };
+const RESELLER = { tags: ['reseller'], security: [{ opsToken: [] }] };
 const PUBLIC = { security: [] };
 
 function paths(): OpenApiDocument['paths'] {
@@ -212,35 +248,84 @@ function paths(): OpenApiDocument['paths'] {
         responses: { '202': answer('`{onboardingId, signal: "checkDnsNow", status: "sent"}`', object('The signal that was sent.')), '401': unauthorized, '404': unknownOnboarding, '409': notRunning, '503': temporalUnavailable },
       },
     },
-    '/v1/onboardings/{onboardingId}/secrets/wordpress-api-key': {
+    '/v1/onboardings/{onboardingId}/secrets/{secretName}': {
       get: {
-        operationId: 'revealWordPressKey',
-        summary: 'Reveal the client\'s WordPress API key (audited)',
-        description: 'Every read is an audit log line (who, what, when; never the value). Answered with `Cache-Control: no-store`.',
+        operationId: 'revealSecret',
+        summary: 'Reveal one of the client\'s platform secrets (audited)',
+        description:
+          'A secret a platform handed over for the client, by name: the NextNet WordPress API key (`wordpress-api-key`) or the Netlify access token of ' +
+          'the client\'s user (`netlify-access-token`). Every read is an audit log line (who, what, when; never the value). Answered with `Cache-Control: no-store`.',
         ...OPS,
-        parameters: [onboardingId],
+        parameters: [onboardingId, secretName],
         responses: {
-          '200': answer('`{"value": "..."}`', object('The key.')),
+          '200': answer('`{"value": "..."}`', object('The secret.')),
           '401': unauthorized,
-          '404': failure('No WordPress key is stored for this onboarding (`secret_not_found`).'),
-          '410': failure('The key was revoked when the client was offboarded (`secret_revoked`).'),
+          '404': failure('No such secret is stored for this onboarding (`secret_not_found`), or no platform declares a secret of that name (`unknown_secret`).'),
+          '410': failure('The secret was revoked when the client was offboarded (`secret_revoked`).'),
         },
       },
       put: {
-        operationId: 'storeWordPressKey',
-        summary: 'Store a WordPress API key regenerated in NextNet\'s dashboard',
-        description: 'For an onboarding that needs attention because its key was lost: store the new key here, then retry.',
+        operationId: 'storeSecret',
+        summary: 'Store a secret by hand, e.g. a WordPress API key regenerated in NextNet\'s dashboard',
+        description: 'For an onboarding that needs attention because a secret was lost: store the new one here, then retry. Every write is an audit log line (never the value).',
         ...OPS,
-        parameters: [onboardingId],
+        parameters: [onboardingId, secretName],
         requestBody: { required: true, content: json(schemaRef('StoreSecretRequest')) },
         responses: {
           '200': answer('`{onboardingId, secret, outcome}` with `outcome` `replaced` or `unchanged`.', object('What the vault did.')),
           '201': answer('`{onboardingId, secret, outcome: "created"}`', object('What the vault did.')),
-          '400': failure('The key is invalid (`invalid_secret`).'),
+          '400': failure('The value is invalid (`invalid_secret`).'),
           '401': unauthorized,
-          '404': unknownOnboarding,
+          '404': failure('No onboarding has this id (`onboarding_not_found`), or no platform declares a secret of that name (`unknown_secret`).'),
           '503': temporalUnavailable,
         },
+      },
+    },
+    '/v1/reseller/sites': {
+      get: {
+        operationId: 'listResellerSites',
+        summary: 'Every site of the Netlify reseller account, with the onboarding it belongs to, and the orphans',
+        description:
+          'Lists the reseller account\'s sites (every page of Netlify\'s `GET /sites` with the reseller token) and matches each to the onboarding ' +
+          'whose `OnboardingDomain` is the site\'s custom domain or one of its aliases (without `www.`), found with one visibility query over all ' +
+          'onboardings. `orphans.sitesWithoutOnboarding`: sites no onboarding knows. `orphans.onboardingsWithoutSite`: running or completed ' +
+          'onboardings whose plan includes Netlify and which made a site Netlify no longer lists; only onboardings whose domain has no site are ' +
+          'asked for their status. Those whose status could not be read are in `orphans.unchecked`.',
+        ...RESELLER,
+        responses: {
+          '200': answer('The sites and the orphans.', schemaRef('ResellerSites')),
+          '401': unauthorized,
+          '503': { ...netlifyUnavailable, description: `${netlifyUnavailable.description} Or Temporal is unreachable (\`temporal_unavailable\`).` },
+        },
+      },
+    },
+    '/v1/reseller/submissions': {
+      get: {
+        operationId: 'listResellerSubmissions',
+        summary: 'The latest form submissions across the reseller account, each with its client',
+        description:
+          'Netlify\'s reseller-wide `GET /submissions`, newest first, back to `since`. Each submission names the client it belongs to: the onboarding ' +
+          'whose domain is the host of the submission\'s `site_url` (without `www.`).',
+        ...RESELLER,
+        parameters: queryParameters(ResellerSubmissionsQuery),
+        responses: {
+          '200': answer('The submissions since then.', schemaRef('ResellerSubmissions')),
+          '400': failure('`since` is neither an ISO 8601 date or date-time nor a span such as `24h` (`invalid_query`).'),
+          '401': unauthorized,
+          '503': { ...netlifyUnavailable, description: `${netlifyUnavailable.description} Or Temporal is unreachable (\`temporal_unavailable\`).` },
+        },
+      },
+    },
+    '/v1/reseller/check': {
+      get: {
+        operationId: 'checkResellerSettings',
+        summary: 'Check the reseller account settings Netlify cannot check itself',
+        description:
+          'Looks, for real, at what `NETLIFY_PREVIEW_DOMAIN`, `NETLIFY_RESELLER_NAME`, `NETLIFY_NOTIFICATION_DOMAIN` and `RESELLER_PAGES_DIR` point at: ' +
+          'the preview domain\'s wildcard CNAME to `<reseller-name>.r.netlify.com`, the notification sender domain\'s Mandrill SPF include and DKIM key, ' +
+          'and the custom 404, form success and password pages. Always `200`; `ok` is false when any check fails, and each failing item says what to fix.',
+        ...RESELLER,
+        responses: { '200': answer('The checklist.', schemaRef('ResellerCheck')), '401': unauthorized },
       },
     },
     '/metrics': {
@@ -284,6 +369,7 @@ export function openApiDocument(): OpenApiDocument {
     tags: [
       { name: 'intake', description: 'The CRM webhook.' },
       { name: 'ops', description: 'Watch and steer onboardings; every call needs the ops token.' },
+      { name: 'reseller', description: 'The Netlify reseller account as a whole: its sites and their onboardings, form submissions, settings; every call needs the ops token.' },
       { name: 'health', description: 'Liveness, readiness and metrics; no token.' },
       { name: 'docs', description: 'This document; no token.' },
     ],
@@ -366,6 +452,10 @@ function schemaHtml(schema: JsonSchema | undefined): string {
 
 /** `string (date-time)`, `integer, 1 to 200, default 50`: what a reader needs of a parameter's schema, in one line. */
 function schemaSummary(schema: JsonSchema): string {
+  if (Array.isArray(schema.anyOf)) {
+    const alternatives = (schema.anyOf as JsonSchema[]).map((alternative) => (alternative.format ? `${String(alternative.type)} (${String(alternative.format)})` : schemaSummary(alternative)));
+    return alternatives.join(' or ') + (schema.default !== undefined ? `, default ${JSON.stringify(schema.default)}` : '');
+  }
   const parts = [Array.isArray(schema.type) ? schema.type.join(' or ') : String(schema.type ?? 'any') + (schema.format ? ` (${String(schema.format)})` : '')];
   if (Array.isArray(schema.enum)) parts.push(`one of ${schema.enum.join(' | ')}`);
   const [min, max] = [schema.minLength, schema.maxLength].map((n) => (n === undefined ? undefined : String(n)));

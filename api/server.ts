@@ -3,6 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
 import { temporalConnectionOptions } from '../config/temporal-connection.js';
+import { NetlifyClient } from '../platforms/netlify/client.js';
 import type { SecretVault } from '../vault/index.js';
 import { createApp } from './app.js';
 
@@ -16,7 +17,11 @@ export async function startApiServer(options: { config: Config; logger: Logger; 
   const { config, logger, vault } = options;
   const connection = Connection.lazy(temporalConnectionOptions(config.temporal));
   const temporal = new Client({ connection, namespace: config.temporal.namespace });
-  const app = createApp({ config, temporal, vault, logger });
+  // The reseller-wide view of Netlify (/v1/reseller) needs the reseller token; without Netlify configured it answers 503.
+  const netlify = config.availableServices.includes('netlify')
+    ? new NetlifyClient({ baseUrl: config.netlify.apiUrl, resellerToken: config.netlify.resellerToken, timeoutMs: config.netlify.timeoutMs, userAgent: config.netlify.userAgent })
+    : undefined;
+  const app = createApp({ config, temporal, vault, logger, netlify });
   const server = app.listen(options.port ?? config.port, '0.0.0.0');
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);

@@ -12,9 +12,9 @@ export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
 export const EXIT_CODE_HELP = `Exit codes:
   0  ok
-  1  the operation failed (some bulk retries failed, the API answered 5xx)
+  1  the operation failed (some bulk retries failed, a reseller check failed, the API answered 5xx)
   2  usage error (a bad command or option, or corrections the API rejected with 400)
-  3  not found (404: no such onboarding, no stored key; 410: the key was revoked)
+  3  not found (404: no such onboarding, no stored secret; 410: the secret was revoked)
   4  refused (409: e.g. not retryable, not running)
-  5  API unreachable (connection refused, timeout, or 503 when the API cannot reach Temporal)
+  5  API unreachable (connection refused, timeout, or 503 when the API cannot reach Temporal or Netlify)
   6  unauthorized (401: wrong or missing token)`;

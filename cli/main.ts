@@ -4,14 +4,16 @@
  */
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { ONBOARDING_PHASES, type ClientCorrections } from '../api/ops-schemas.js';
+import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { ONBOARDING_PHASES, SUBMISSIONS_SINCE_DEFAULT, type ClientCorrections } from '../api/ops-schemas.js';
+import { SECRET_NAMES, SECRETS } from '../platforms/catalog.js';
 import { bulkRetryExitCode, renderBulkRetrySummary, retryFailedOnboardings, type BulkRetryProgress } from './bulk-retry.js';
 import { EXIT_CODE_HELP, ExitCode } from './exit-codes.js';
 import type { CliIo } from './io.js';
 import { OpsApi, OpsApiError, type OnboardingPage } from './ops-api.js';
 import { noProgress, progressBar, progressLines } from './progress.js';
-import { createPalette, renderOnboarding, renderOnboardingTable, type Palette } from './render.js';
+import { createPalette, renderOnboarding, renderOnboardingTable, renderResellerCheck, renderResellerSites, renderSubmissions, type Palette } from './render.js';
+import { PromptCancelled, readSecretValue } from './secret-input.js';
 import { formatTimestamp, parseSince } from './time.js';
 
 export type { CliIo, OutputStream } from './io.js';
@@ -20,6 +22,7 @@ export const DEFAULT_API_URL = 'http://127.0.0.1:3000';
 /** The API's own development default for OPS_API_TOKEN, so `npm start` plus the CLI work with no set-up. */
 const DEVELOPMENT_TOKEN = 'dev-ops-token';
 const DEFAULT_LIST_LIMIT = 50;
+const DEFAULT_SECRET = 'wordpress-api-key';
 
 /** A command line that cannot be carried out as written; exits 2. */
 export class UsageError extends Error {
@@ -71,7 +74,9 @@ function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
     .showHelpAfterError('(run with --help for usage)');
 
   program
-    .description('Operate client onboardings through the ops API: list, inspect, retry, check DNS, cancel, read the WordPress key.')
+    .description(
+      "Operate client onboardings through the ops API: list, inspect, retry, check DNS, cancel, read or store a client's secrets; and look at the Netlify reseller account: its sites, form submissions and settings.",
+    )
     .version(packageVersion(), '-V, --version', 'print the CLI version')
     .helpOption('-h, --help', 'show help for a command')
     .option('--json', "machine output on stdout: the API's JSON (bulk retry: a summary object); no colour, no progress")
@@ -91,7 +96,10 @@ Examples:
   onboarding list --status failed
   onboarding show onboarding-crm-123
   onboarding retry onboarding-crm-123 --email owner@acme.com --reason "client fixed the typo"
-  onboarding retry --failed-since 24h --reason "rejected" --dry-run`,
+  onboarding retry --failed-since 24h --reason "rejected" --dry-run
+  onboarding secret onboarding-crm-123 netlify-access-token
+  onboarding sites
+  onboarding reseller check`,
     );
 
   const run = (action: (ctx: CommandContext, ...args: never[]) => Promise<number | void>) =>
@@ -188,16 +196,88 @@ and the exit code is then 1.`,
       }),
     );
 
-  program
+  const secret = program
     .command('secret')
-    .description("print the client's WordPress API key alone on stdout (every read is audited)")
+    .description("print one of the client's secrets alone on stdout (every read is audited); `secret set` stores one")
     .argument('<id>', 'onboarding id')
+    .addArgument(new Argument('[name]', 'which secret').choices(SECRET_NAMES).default(DEFAULT_SECRET))
+    .addHelpText(
+      'after',
+      `
+Read:   onboarding secret onboarding-crm-123                      (the WordPress key)
+        onboarding secret onboarding-crm-123 netlify-access-token
+Store:  pbpaste | onboarding secret set onboarding-crm-123 wordpress-api-key
+        onboarding secret set onboarding-crm-123 wordpress-api-key   (on a terminal: asks, without echoing)`,
+    )
     .action(
-      run(async (ctx, id: string) => {
+      run(async (ctx, id: string, name: string) => {
         io.stderr.write(`note: this read is audited as ${ctx.actor}; keep the key out of chat and tickets.\n`);
-        const secret = await ctx.api.revealWordPressKey(id);
-        if (ctx.json) return ctx.printJson(secret);
-        ctx.out(`${secret.value}\n`);
+        const value = await ctx.api.revealSecret(id, name);
+        if (ctx.json) return ctx.printJson(value);
+        ctx.out(`${value.value}\n`);
+      }),
+    );
+
+  secret
+    .command('set')
+    .description('store a secret by hand (e.g. a WordPress key regenerated in the NextNet dashboard), read from stdin or typed at a hidden prompt; never taken from the command line')
+    .argument('<id>', 'onboarding id')
+    .addArgument(new Argument('<name>', 'which secret').choices(SECRET_NAMES))
+    .action(
+      run(async (ctx, id: string, name: string) => {
+        const label = SECRETS.find((declared) => declared.name === name)?.label ?? name;
+        let value: string;
+        try {
+          value = await readSecretValue(io.stdin ?? process.stdin, io.stderr, `${label} for ${id} (typing is not shown): `);
+        } catch (err) {
+          if (err instanceof PromptCancelled) throw new UsageError(err.message);
+          throw err;
+        }
+        if (value.trim() === '') throw new UsageError(`no ${label} given: pipe it on stdin (pbpaste | onboarding secret set ${id} ${name}) or type it at the prompt`);
+        const stored = await ctx.api.storeSecret(id, name, value);
+        if (ctx.json) return ctx.printJson(stored);
+        ctx.out(`Stored the ${label} of ${stored.onboardingId} (${stored.outcome}); the write is audited as ${ctx.actor}.\n`);
+        if (name === DEFAULT_SECRET) ctx.out(`If ${stored.onboardingId} needs attention because its key was lost, \`onboarding retry ${stored.onboardingId}\` resumes it.\n`);
+      }),
+    );
+
+  program
+    .command('sites')
+    .description('every site of the Netlify reseller account with the onboarding it belongs to (ORPHAN when none), then the orphans on either side')
+    .action(
+      run(async (ctx) => {
+        const done = slowListingNote(ctx, io, "listing every site of the reseller account and finding each one's onboarding");
+        const view = await ctx.api.resellerSites().finally(done);
+        if (ctx.json) return ctx.printJson(view);
+        ctx.out(renderResellerSites(view, ctx.palette));
+      }),
+    );
+
+  program
+    .command('submissions')
+    .description('the latest form submissions across the reseller account, each with the onboarding (client) of its site')
+    .option('--since <time>', 'since when: an ISO date or date-time (2026-11-20, 2026-11-20T08:00:00Z) or a span back from now (30m, 24h, 7d)', SUBMISSIONS_SINCE_DEFAULT)
+    .action(
+      run(async (ctx, options: { since: string }) => {
+        const since = parseSince(options.since, ctx.now);
+        if (since === undefined) throw new UsageError(`--since ${JSON.stringify(options.since)} is neither an ISO date (2026-11-20, 2026-11-20T08:00:00Z) nor a span like 30m, 24h, 7d`);
+        const done = slowListingNote(ctx, io, `listing the form submissions since ${formatTimestamp(since.toISOString())}`);
+        const view = await ctx.api.resellerSubmissions(since.toISOString()).finally(done);
+        if (ctx.json) return ctx.printJson(view);
+        ctx.out(renderSubmissions(view, ctx.palette));
+      }),
+    );
+
+  const reseller = program.command('reseller').description('the Netlify reseller account: `reseller check` checks its settings');
+  reseller
+    .command('check')
+    .description("check the reseller settings Netlify cannot check itself: the preview domain's wildcard CNAME, the notification domain's SPF and DKIM, the custom pages; exit 1 when any fails")
+    .action(
+      run(async (ctx) => {
+        const view = await ctx.api.resellerCheck();
+        if (ctx.json) ctx.printJson(view);
+        else ctx.out(renderResellerCheck(view, ctx.palette));
+        return view.ok ? ExitCode.ok : ExitCode.failed;
       }),
     );
 
@@ -262,6 +342,20 @@ async function bulkRetry(ctx: CommandContext, io: CliIo, id: string | undefined,
   if (ctx.json) ctx.printJson(summary);
   else ctx.out(renderBulkRetrySummary(summary, formatTimestamp));
   return bulkRetryExitCode(summary);
+}
+
+/**
+ * A listing that may take a while (it pages through the whole reseller account): says so on stderr, erased again on
+ * a terminal, one line otherwise, nothing with --json. Returns what to call when the answer is in.
+ */
+function slowListingNote(ctx: CommandContext, io: CliIo, what: string): () => void {
+  if (ctx.json) return () => undefined;
+  if (!io.stderr.isTTY) {
+    io.stderr.write(`${what}\n`);
+    return () => undefined;
+  }
+  io.stderr.write(`${what}…`);
+  return () => void io.stderr.write('\r\u001b[2K');
 }
 
 function commandContext(command: Command, io: CliIo): CommandContext {
@@ -346,22 +440,31 @@ function reportError(err: unknown, io: CliIo): number {
 /** What to do next, for each way the API can say no. */
 function hintFor(err: OpsApiError): string | undefined {
   const id = err.request.onboardingId;
-  const isSecret = err.request.path.includes('/secrets/');
+  const secretName = /\/secrets\/([^/]+)$/.exec(err.request.path)?.[1];
+  const isNetlify = err.details.code === 'netlify_not_configured' || err.details.code === 'netlify_unavailable';
   switch (err.status) {
     case 'unreachable':
       return 'is the API running? npm start (or point --api-url / ONBOARDING_API_URL at it)';
     case 503:
-      return err.details.code === 'no_worker'
-        ? 'start a worker (npm start, or npm run worker), then try again'
-        : `the API is up but cannot reach Temporal; is npm start still running? try again in ${err.details.retryAfterSeconds ?? 'a few'} s`;
+      if (err.details.code === 'no_worker') return 'start a worker (npm start, or npm run worker), then try again';
+      if (err.details.code === 'netlify_not_configured') return 'set NETLIFY_RESELLER_TOKEN (and NETLIFY_API_URL) in the environment of the API, not of this CLI, and restart the API';
+      if (isNetlify) return `the API is up but Netlify did not answer it; check NETLIFY_API_URL and NETLIFY_RESELLER_TOKEN where the API runs, then try again in ${err.details.retryAfterSeconds ?? 'a few'} s`;
+      return `the API is up but cannot reach Temporal; is npm start still running? try again in ${err.details.retryAfterSeconds ?? 'a few'} s`;
     case 401:
       return 'set OPS_API_TOKEN or pass --token (the token the API was started with)';
     case 400:
       return 'fix the values named above and try again';
     case 404:
-      return isSecret && id ? `\`onboarding show ${id}\` says whether registration kept the key (a lost one is regenerated in the NextNet dashboard)` : 'check the id with `onboarding list`';
+      if (secretName && id && err.details.code === 'secret_not_found') {
+        return secretName === DEFAULT_SECRET
+          ? `\`onboarding show ${id}\` says whether registration kept the key (a lost one is regenerated in the NextNet dashboard)`
+          : `\`onboarding show ${id}\` says whether the onboarding got that far`;
+      }
+      return 'check the id with `onboarding list`';
     case 410:
-      return 'the key was revoked (the client was offboarded); a new one can only come from the NextNet dashboard';
+      return secretName === DEFAULT_SECRET || secretName === undefined
+        ? 'the key was revoked (the client was offboarded); a new one can only come from the NextNet dashboard'
+        : 'the secret was revoked when the client was offboarded';
     case 409:
       return id ? `\`onboarding show ${id}\` shows its state` : undefined;
     default:

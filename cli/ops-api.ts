@@ -1,10 +1,20 @@
 import type { z } from 'zod';
-import type { OnboardingList, RetryRequest } from '../api/ops-schemas.js';
+import type { OnboardingList, ResellerCheck, ResellerSites, ResellerSubmissions, RetryRequest } from '../api/ops-schemas.js';
 import type { OnboardingStatus } from '../workflows/definitions.js';
 import { ExitCode } from './exit-codes.js';
 
 export type OnboardingPage = z.infer<typeof OnboardingList>;
 export type OnboardingListItem = OnboardingPage['items'][number];
+export type ResellerSitesView = z.infer<typeof ResellerSites>;
+export type ResellerSubmissionsView = z.infer<typeof ResellerSubmissions>;
+export type ResellerCheckView = z.infer<typeof ResellerCheck>;
+
+/** `PUT .../secrets/{name}`: what the vault did with the value. */
+export interface SecretStored {
+  onboardingId: string;
+  secret: string;
+  outcome: 'created' | 'replaced' | 'unchanged';
+}
 
 export interface OnboardingListQuery {
   status?: string;
@@ -86,8 +96,10 @@ export interface OpsApiOptions {
 }
 
 const MAX_PAGE_SIZE = 200;
+/** How long the reseller-wide listings may take: they page through the whole Netlify account. */
+const SLOW_LISTING_TIMEOUT_MS = 120_000;
 
-/** The ops HTTP API (`/v1/onboardings`), as the CLI uses it. */
+/** The ops HTTP API (`/v1/onboardings`, `/v1/reseller`), as the CLI uses it. */
 export class OpsApi {
   private readonly timeoutMs: number;
 
@@ -147,15 +159,35 @@ export class OpsApi {
     return this.request('POST', `${onboardingPath(onboardingId)}/cancel`, { onboardingId });
   }
 
-  /** Reads the one-time WordPress key; the API writes an audit line naming `actor`. */
-  revealWordPressKey(onboardingId: string): Promise<{ value: string }> {
-    return this.request('GET', `${onboardingPath(onboardingId)}/secrets/wordpress-api-key`, { onboardingId });
+  /** Reads one of the client's secrets by name (`wordpress-api-key`, `netlify-access-token`); the API writes an audit line naming `actor`. */
+  revealSecret(onboardingId: string, secretName: string): Promise<{ value: string }> {
+    return this.request('GET', secretPath(onboardingId, secretName), { onboardingId });
+  }
+
+  /** Stores a secret put in by hand; the API writes an audit line naming `actor`, never the value. */
+  storeSecret(onboardingId: string, secretName: string, value: string): Promise<SecretStored> {
+    return this.request('PUT', secretPath(onboardingId, secretName), { onboardingId, body: { value } });
+  }
+
+  /** Every site of the Netlify reseller account, with its onboarding, and the orphans. */
+  resellerSites(): Promise<ResellerSitesView> {
+    // Every page of Netlify's listing, then visibility and status queries: slower than one onboarding's answer.
+    return this.request('GET', 'v1/reseller/sites', { timeoutMs: Math.max(this.timeoutMs, SLOW_LISTING_TIMEOUT_MS) });
+  }
+
+  /** Form submissions across the reseller account since a time (ISO 8601). */
+  resellerSubmissions(since: string): Promise<ResellerSubmissionsView> {
+    return this.request('GET', 'v1/reseller/submissions', { query: { since }, timeoutMs: Math.max(this.timeoutMs, SLOW_LISTING_TIMEOUT_MS) });
+  }
+
+  resellerCheck(): Promise<ResellerCheckView> {
+    return this.request('GET', 'v1/reseller/check');
   }
 
   private async request<T>(
-    method: 'GET' | 'POST',
+    method: 'GET' | 'POST' | 'PUT',
     path: string,
-    options: { query?: Record<string, string | undefined>; body?: unknown; onboardingId?: string } = {},
+    options: { query?: Record<string, string | undefined>; body?: unknown; onboardingId?: string; timeoutMs?: number } = {},
   ): Promise<T> {
     const url = new URL(path, this.options.baseUrl);
     for (const [name, value] of Object.entries(options.query ?? {})) {
@@ -177,7 +209,7 @@ export class OpsApi {
         method,
         headers,
         body: options.body === undefined ? undefined : JSON.stringify(options.body),
-        signal: AbortSignal.timeout(this.timeoutMs),
+        signal: AbortSignal.timeout(options.timeoutMs ?? this.timeoutMs),
       });
       status = response.status;
       retryAfter = response.headers.get('retry-after');
@@ -201,6 +233,10 @@ export class OpsApi {
 
 function onboardingPath(onboardingId: string): string {
   return `v1/onboardings/${encodeURIComponent(onboardingId)}`;
+}
+
+function secretPath(onboardingId: string, secretName: string): string {
+  return `${onboardingPath(onboardingId)}/secrets/${encodeURIComponent(secretName)}`;
 }
 
 function parseJson(text: string): unknown {

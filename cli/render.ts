@@ -1,4 +1,4 @@
-import type { OnboardingListItem, OnboardingView } from './ops-api.js';
+import type { OnboardingListItem, OnboardingView, ResellerCheckView, ResellerSitesView, ResellerSubmissionsView } from './ops-api.js';
 import { formatDuration, formatRelative, formatTimestamp } from './time.js';
 
 export interface Palette {
@@ -131,6 +131,79 @@ function describeChangedFields(fields: unknown): string {
     return from !== undefined || to !== undefined ? `${name} ${String(from ?? '-')} → ${String(to ?? '-')}` : name;
   });
   return entries.length ? ` (changed ${entries.join(', ')})` : '';
+}
+
+/** `onboarding sites`: one row per site of the reseller account, then the orphans on either side. */
+export function renderResellerSites(view: ResellerSitesView, palette: Palette): string {
+  const lines: string[] = [];
+  if (view.sites.length === 0) {
+    lines.push('The reseller account has no sites.');
+  } else {
+    const rows = view.sites.map((site) => [
+      site.name ?? site.id,
+      site.customDomain ?? '-',
+      site.onboarding ? site.onboarding.onboardingId : { text: 'ORPHAN', paint: palette.yellow },
+      { text: sslOf(site), paint: site.ssl ? plain : palette.yellow },
+    ]);
+    lines.push(renderTable(['SITE', 'DOMAIN', 'ONBOARDING', 'SSL'], rows, palette).trimEnd());
+  }
+
+  const { sitesWithoutOnboarding, onboardingsWithoutSite, unchecked } = view.orphans;
+  lines.push('', palette.bold(`Sites without an onboarding (${sitesWithoutOnboarding.length})`));
+  if (sitesWithoutOnboarding.length === 0) lines.push('  none');
+  else lines.push(indent(renderTable(['SITE', 'DOMAIN', 'URL'], sitesWithoutOnboarding.map((site) => [site.name ?? site.id, site.customDomain ?? '-', site.url ?? '-']), palette)));
+
+  lines.push('', palette.bold(`Onboardings whose site is gone (${onboardingsWithoutSite.length})`));
+  if (onboardingsWithoutSite.length === 0) lines.push('  none');
+  else {
+    const rows = onboardingsWithoutSite.map((o) => [o.onboardingId, o.domain ?? '-', { text: o.status ?? '-', paint: paintStatus(o.status, palette) }, `${o.site.name} (${o.site.id})`]);
+    lines.push(indent(renderTable(['ONBOARDING', 'DOMAIN', 'STATUS', 'MISSING SITE'], rows, palette)));
+  }
+
+  if (unchecked.length > 0) {
+    lines.push('', palette.yellow(`Not checked for a lost site (${unchecked.length})`));
+    for (const item of unchecked) lines.push(`  ${item.onboardingId}  ${item.domain ?? '-'}  ${item.reason}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+function sslOf(site: ResellerSitesView['sites'][number]): string {
+  if (site.sslStatus) return site.sslStatus;
+  if (!site.ssl) return 'none';
+  return site.forceSsl ? 'https (forced)' : 'https';
+}
+
+/** `onboarding submissions`: newest first, each with the client it came from. */
+export function renderSubmissions(view: ResellerSubmissionsView, palette: Palette): string {
+  if (view.submissions.length === 0) return `No form submissions since ${formatTimestamp(view.since)}.\n`;
+  const rows = view.submissions.map((submission) => [
+    formatTimestamp(submission.createdAt),
+    submission.host ?? '-',
+    submission.client ? submission.client.onboardingId : { text: 'no onboarding', paint: palette.yellow },
+    submission.client?.clientId ?? '-',
+    submission.formName ?? '-',
+    [submission.name, submission.email ? `<${submission.email}>` : null].filter(Boolean).join(' ') || '-',
+  ]);
+  const count = view.submissions.length;
+  return `${renderTable(['RECEIVED', 'SITE', 'ONBOARDING', 'CLIENT', 'FORM', 'FROM'], rows, palette)}${count} submission${count === 1 ? '' : 's'} since ${formatTimestamp(view.since)}.\n`;
+}
+
+/** `onboarding reseller check`: ✓ or ✗ per check, and for each failure what to do. */
+export function renderResellerCheck(view: ResellerCheckView, palette: Palette): string {
+  const lines: string[] = [];
+  for (const item of view.items) {
+    const mark = item.ok ? palette.green('✓') : item.transient ? palette.yellow('✗') : palette.red('✗');
+    lines.push(`${mark} ${palette.bold(item.check)}: ${item.detail}`);
+    if (!item.ok && item.fix) lines.push(`    fix: ${item.fix}`);
+  }
+  const failing = view.items.filter((item) => !item.ok).length;
+  lines.push(
+    '',
+    failing === 0
+      ? palette.green(`All ${view.items.length} checks pass.`)
+      : palette.red(`${failing} of ${view.items.length} check${view.items.length === 1 ? '' : 's'} failed`) + '; fix them and run `onboarding reseller check` again.',
+  );
+  return lines.join('\n') + '\n';
 }
 
 function indent(text: string): string {

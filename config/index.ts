@@ -1,5 +1,7 @@
 import { existsSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { z } from 'zod';
+import { isPlatformName, orderedPlan, PLATFORM_NAMES, type PlatformName } from '../platforms/catalog.js';
 
 /** Dev defaults that let `npm start` run with no configuration; production must set real values. */
 export const DEV_DEFAULTS = {
@@ -7,11 +9,21 @@ export const DEV_DEFAULTS = {
   CRM_WEBHOOK_SECRET: 'whsec_ZGV2LW9ubHktd2ViaG9vay1zZWNyZXQtMzJieXRlcyE=',
   OPS_API_TOKEN: 'dev-ops-token',
   EMAIL_FROM: 'Your Agency <onboarding@agency.localhost>',
+  NETLIFY_RESELLER_TOKEN: 'nfr_dev_simulator_reseller_token',
 } as const;
+
+export const NETLIFY_API_URL = 'https://api.netlify.com/api/v1';
+/** Netlify's load balancer for apex A records: a widely used figure, unconfirmed against Netlify's docs; a setting. */
+export const NETLIFY_LOAD_BALANCER_IP = '75.2.60.5';
 
 // Sender domains that belong to the platform we resell: mail must come from the agency, never from them.
 const PLATFORM_SENDER_DOMAINS = ['nextnet.ai', 'bediscovered.ai', 'netlify.com'];
-const REQUIRED_IN_PRODUCTION = ['RESELLER_API_URL', 'RESELLER_API_KEY', 'CRM_WEBHOOK_SECRET', 'OPS_API_TOKEN', 'VAULT_KEY', 'SMTP_URL', 'EMAIL_FROM', 'TEMPORAL_ADDRESS'] as const;
+const REQUIRED_IN_PRODUCTION = ['CRM_WEBHOOK_SECRET', 'OPS_API_TOKEN', 'VAULT_KEY', 'SMTP_URL', 'EMAIL_FROM', 'TEMPORAL_ADDRESS'] as const;
+/** What each platform needs in production before it can be part of a plan (in development the simulator stands in). */
+const PLATFORM_CREDENTIALS: Record<PlatformName, readonly string[]> = {
+  netlify: ['NETLIFY_RESELLER_TOKEN'],
+  nextnet: ['RESELLER_API_URL', 'RESELLER_API_KEY'],
+};
 
 function isPlatformSender(from: string): boolean {
   const domain = (/@([^>\s]+)>?\s*$/.exec(from)?.[1] ?? '').toLowerCase();
@@ -73,6 +85,41 @@ const EnvSchema = z
       .refine((v) => decodeVaultKey(v) !== undefined, 'must be 32 bytes as base64 or 64 hex characters')
       .optional(),
 
+    NETLIFY_API_URL: url.optional(),
+    NETLIFY_RESELLER_TOKEN: z.string().min(8).optional(),
+    NETLIFY_LOAD_BALANCER_IP: z.string().refine((ip) => isIP(ip) !== 0, 'must be an IP address').default(NETLIFY_LOAD_BALANCER_IP),
+    // The paid TLS certificate names the payment method charged; the parameter's name is unconfirmed (platforms/netlify/client.ts).
+    NETLIFY_PAYMENT_METHOD_ID: z.string().min(1).optional(),
+    NETLIFY_SITE_CREATES_PER_MINUTE: z.coerce.number().positive().max(600).default(3),
+    NETLIFY_PREVIEW_DOMAIN: z.string().optional(),
+    NETLIFY_RESELLER_NAME: z.string().regex(/^[a-z0-9-]+$/, 'must be the reseller name Netlify gave you (letters, digits, -)').optional(),
+    NETLIFY_NOTIFICATION_DOMAIN: z.string().optional(),
+    RESELLER_PAGES_DIR: z.string().default('reseller-pages'),
+    ONBOARDING_SERVICES: z
+      .string()
+      .transform((list, ctx) => {
+        const names = list.split(',').map((name) => name.trim().toLowerCase()).filter(Boolean);
+        const unknown = names.filter((name) => !isPlatformName(name));
+        if (unknown.length || names.length === 0) {
+          ctx.addIssue({ code: 'custom', message: `must be a comma list of ${PLATFORM_NAMES.join(', ')}${unknown.length ? ` (unknown: ${unknown.join(', ')})` : ''}` });
+          return z.NEVER;
+        }
+        return orderedPlan(names);
+      })
+      .optional(),
+    DNS_RESOLVERS: z
+      .string()
+      .transform((list, ctx) => {
+        const servers = list.split(',').map((s) => s.trim()).filter(Boolean);
+        const bad = servers.filter((server) => !isResolverAddress(server));
+        if (bad.length) {
+          ctx.addIssue({ code: 'custom', message: 'must be a comma list of DNS server addresses (1.1.1.1, 127.0.0.1:4053, [::1]:53)' });
+          return z.NEVER;
+        }
+        return servers;
+      })
+      .optional(),
+
     SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must start with smtp:// or smtps://').optional(),
     EMAIL_FROM: z
       .string()
@@ -91,6 +138,7 @@ const EnvSchema = z
     OFFBOARDING_GRACE: Duration.default(7 * 86_400_000),
 
     SIM_PORT: port.default(4010),
+    SIM_DNS_PORT: port.default(4053),
     SIM_DNS_VERIFY_AFTER_MS: z.union([z.literal('never'), z.coerce.number().int().min(0)]).default(30_000),
     MAILDEV_SMTP_PORT: port.default(1025),
     MAILDEV_WEB_PORT: port.default(1080),
@@ -117,7 +165,28 @@ export interface Config {
     apiKey: string | undefined;
     tls: { certFile?: string; keyFile?: string; caFile?: string } | undefined;
   };
+  /** NextNet's reseller API. */
   reseller: { apiUrl: string; apiKey: string; timeoutMs: number; usesSimulator: boolean };
+  netlify: {
+    apiUrl: string;
+    resellerToken: string;
+    timeoutMs: number;
+    usesSimulator: boolean;
+    userAgent: string;
+    loadBalancerIp: string;
+    paymentMethodId: string | undefined;
+    siteCreatesPerMinute: number;
+    previewDomain: string | undefined;
+    resellerName: string | undefined;
+    notificationDomain: string | undefined;
+    pagesDir: string;
+  };
+  /** The platforms whose credentials are configured: what a plan may name. */
+  availableServices: PlatformName[];
+  /** The plan of a `client.created` without `services`. */
+  defaultServices: PlatformName[];
+  /** DNS servers of the engine's own DNS checks; empty = the system's. */
+  dnsResolvers: string[];
   webhookSecret: string;
   opsApiToken: string;
   vaultKey: Buffer | undefined;
@@ -126,7 +195,7 @@ export interface Config {
   stallAlertMs: number;
   offboardingGraceMs: number;
   workerMetricsAddress: string;
-  devStack: { simulatorPort: number; simulatorDnsVerifyAfterMs: number | null; mailDevSmtpPort: number; mailDevWebPort: number; temporalPort: number; temporalUiPort: number };
+  devStack: { simulatorPort: number; simulatorDnsPort: number; simulatorDnsVerifyAfterMs: number | null; mailDevSmtpPort: number; mailDevWebPort: number; temporalPort: number; temporalUiPort: number };
 }
 
 export class ConfigError extends Error {
@@ -141,12 +210,24 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v.trim() !== ''));
   const parsed = EnvSchema.safeParse(cleaned);
   // Checked apart from the schema so one bad value does not hide the missing ones.
-  const missing = cleaned.NODE_ENV === 'production' ? REQUIRED_IN_PRODUCTION.filter((name) => cleaned[name] === undefined) : [];
+  const production = cleaned.NODE_ENV === 'production';
+  const missing: string[] = production ? REQUIRED_IN_PRODUCTION.filter((name) => cleaned[name] === undefined) : [];
+  // A platform is available when its credentials are set (in development the simulator's stand in for all).
+  const available = PLATFORM_NAMES.filter((name) => !production || PLATFORM_CREDENTIALS[name].every((variable) => cleaned[variable] !== undefined));
+  const requested = parsed.success ? parsed.data.ONBOARDING_SERVICES : undefined;
+  const platformProblems: string[] = [];
+  if (requested) {
+    for (const name of requested.filter((n) => !available.includes(n))) {
+      platformProblems.push(...PLATFORM_CREDENTIALS[name].filter((v) => cleaned[v] === undefined).map((v) => `${v}: is required when ONBOARDING_SERVICES includes ${name}`));
+    }
+  } else if (available.length === 0) {
+    platformProblems.push(`${PLATFORM_NAMES.map((name) => PLATFORM_CREDENTIALS[name].join(' and ')).join(', or ')}: set the credentials of at least one platform when NODE_ENV=production`);
+  }
   const halfPair = (cleaned.TEMPORAL_TLS_CERT === undefined) !== (cleaned.TEMPORAL_TLS_KEY === undefined) ? ['TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY: set both (mTLS) or neither'] : [];
-  if (!parsed.success || missing.length > 0 || halfPair.length > 0) {
+  if (!parsed.success || missing.length > 0 || halfPair.length > 0 || platformProblems.length > 0) {
     // Name the variable and the rule, never the value: it may be a secret.
     const problems = (parsed.error?.issues ?? []).map((issue) => `${issue.path.join('.') || 'environment'}: ${issue.message}`);
-    throw new ConfigError([...problems, ...missing.map((name) => `${name}: is required when NODE_ENV=production`), ...halfPair]);
+    throw new ConfigError([...problems, ...missing.map((name) => `${name}: is required when NODE_ENV=production`), ...platformProblems, ...halfPair]);
   }
   const env = parsed.data;
   return {
@@ -173,6 +254,24 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       timeoutMs: env.RESELLER_TIMEOUT,
       usesSimulator: env.RESELLER_API_URL === undefined,
     },
+    netlify: {
+      apiUrl: (env.NETLIFY_API_URL ?? (production ? NETLIFY_API_URL : `http://127.0.0.1:${env.SIM_PORT}/netlify/api/v1`)).replace(/\/+$/, ''),
+      resellerToken: env.NETLIFY_RESELLER_TOKEN ?? DEV_DEFAULTS.NETLIFY_RESELLER_TOKEN,
+      timeoutMs: env.RESELLER_TIMEOUT,
+      usesSimulator: env.NETLIFY_API_URL === undefined && !production,
+      // Netlify asks integrations to name themselves and a contact address.
+      userAgent: `client-onboarding-engine (${senderAddress(env.EMAIL_FROM ?? DEV_DEFAULTS.EMAIL_FROM)})`,
+      loadBalancerIp: env.NETLIFY_LOAD_BALANCER_IP,
+      paymentMethodId: env.NETLIFY_PAYMENT_METHOD_ID,
+      siteCreatesPerMinute: env.NETLIFY_SITE_CREATES_PER_MINUTE,
+      previewDomain: env.NETLIFY_PREVIEW_DOMAIN,
+      resellerName: env.NETLIFY_RESELLER_NAME,
+      notificationDomain: env.NETLIFY_NOTIFICATION_DOMAIN,
+      pagesDir: env.RESELLER_PAGES_DIR,
+    },
+    availableServices: available,
+    defaultServices: env.ONBOARDING_SERVICES ?? available,
+    dnsResolvers: env.DNS_RESOLVERS ?? (env.NETLIFY_API_URL === undefined && !production ? [`127.0.0.1:${env.SIM_DNS_PORT}`] : []),
     webhookSecret: env.CRM_WEBHOOK_SECRET ?? DEV_DEFAULTS.CRM_WEBHOOK_SECRET,
     opsApiToken: env.OPS_API_TOKEN ?? DEV_DEFAULTS.OPS_API_TOKEN,
     vaultKey: env.VAULT_KEY === undefined ? undefined : decodeVaultKey(env.VAULT_KEY),
@@ -189,6 +288,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     workerMetricsAddress: env.WORKER_METRICS_ADDRESS,
     devStack: {
       simulatorPort: env.SIM_PORT,
+      simulatorDnsPort: env.SIM_DNS_PORT,
       simulatorDnsVerifyAfterMs: env.SIM_DNS_VERIFY_AFTER_MS === 'never' ? null : env.SIM_DNS_VERIFY_AFTER_MS,
       mailDevSmtpPort: env.MAILDEV_SMTP_PORT,
       mailDevWebPort: env.MAILDEV_WEB_PORT,
@@ -196,6 +296,18 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       temporalUiPort: env.TEMPORAL_UI_PORT,
     },
   };
+}
+
+function isResolverAddress(server: string): boolean {
+  const bracketed = /^\[([^\]]+)\](?::(\d{1,5}))?$/.exec(server);
+  if (bracketed) return isIP(bracketed[1]!) === 6;
+  const [host, portText, ...rest] = server.split(':');
+  if (isIP(server) === 6) return true;
+  return rest.length === 0 && isIP(host ?? '') === 4 && (portText === undefined || /^\d{1,5}$/.test(portText));
+}
+
+function senderAddress(from: string): string {
+  return /<([^>]+)>/.exec(from)?.[1] ?? from.trim();
 }
 
 export function decodeVaultKey(text: string): Buffer | undefined {

@@ -49,6 +49,8 @@ const app = createApp({
   config: {
     webhookSecret: secret,
     opsApiToken: 'bench-ops-token-0123',
+    availableServices: ['netlify', 'nextnet'],
+    defaultServices: ['netlify', 'nextnet'],
     temporal: { address: env.address, namespace: 'default', taskQueue: 'bench-intake', startsOwnServer: false, workflowBundlePath: undefined, apiKey: undefined, tls: undefined },
     dns: { pollInitialMs: 60_000, pollMaxMs: 1_800_000, deadlineMs: 259_200_000 },
     offboardingGraceMs: 0,

@@ -1,5 +1,5 @@
 /**
- * `npm run send-webhook -- --domain acme.com --email owner@acme.com [--client-id crm-1] [--name "Acme"] [--cms wordpress] [--json]`
+ * `npm run send-webhook -- --domain acme.com --email owner@acme.com [--client-id crm-1] [--name "Acme"] [--cms wordpress] [--services netlify,nextnet] [--json]`
  * Sends a `client.created` delivery to the running API, signed with CRM_WEBHOOK_SECRET as a CRM would.
  */
 import { randomUUID } from 'node:crypto';
@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { Webhook } from 'standardwebhooks';
 import { loadConfigOrExit } from '../config/index.js';
 
-const usage = 'usage: npm run send-webhook -- --domain <domain> --email <email> [--client-id <id>] [--name <name>] [--cms wordpress|other] [--tier pro] [--url http://127.0.0.1:3000] [--json]';
+const usage = 'usage: npm run send-webhook -- --domain <domain> --email <email> [--client-id <id>] [--name <name>] [--cms wordpress|other] [--tier pro] [--services netlify,nextnet] [--url http://127.0.0.1:3000] [--json]';
 let args;
 try {
   args = parseArgs({
@@ -18,6 +18,7 @@ try {
       name: { type: 'string' },
       cms: { type: 'string', default: 'wordpress' },
       tier: { type: 'string', default: 'pro' },
+      services: { type: 'string' },
       url: { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -48,6 +49,8 @@ const body = JSON.stringify({
     domain: args.domain,
     cms: args.cms,
     subscriptionTier: args.tier,
+    // Absent: the engine's default plan (ONBOARDING_SERVICES).
+    services: args.services?.split(',').map((name) => name.trim()).filter(Boolean),
   },
 });
 const id = `msg_${randomUUID()}`;

@@ -1,6 +1,7 @@
 /**
- * `npm start`: the whole stack on one machine. Temporal's dev server (state in .data/), the NextNet simulator,
- * MailDev, the worker and the API, each skipped when configuration points at a real one. Ctrl-C stops them all.
+ * `npm start`: the whole stack on one machine. Temporal's dev server (state in .data/), the Netlify and NextNet
+ * simulator with its DNS server, MailDev, the worker and the API, each skipped when configuration points at a real
+ * one. Ctrl-C stops them all.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
@@ -9,7 +10,7 @@ import { Connection } from '@temporalio/client';
 import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes.js';
 import pretty from 'pino-pretty';
 import { startApiServer } from '../api/server.js';
-import { loadConfigOrExit, type Config } from '../config/index.js';
+import { DEV_DEFAULTS, loadConfigOrExit, type Config } from '../config/index.js';
 import { temporalConnectionOptions } from '../config/temporal-connection.js';
 import { createLogger } from '../config/logger.js';
 import { startSimulator } from '../simulator/app.js';
@@ -66,20 +67,30 @@ try {
     lines.push(`Temporal        ${config.temporal.address} (external)`);
   }
 
-  if (config.reseller.usesSimulator) {
-    step('Starting the NextNet simulator…');
+  if (config.reseller.usesSimulator || config.netlify.usesSimulator) {
+    const simulated = [config.netlify.usesSimulator ? 'Netlify' : null, config.reseller.usesSimulator ? 'NextNet' : null].filter(Boolean).join(' and ');
+    step(`Starting the ${simulated} simulator and its DNS server…`);
     const simulator = await startSimulator({
       port: config.devStack.simulatorPort,
       apiKeys: [config.reseller.apiKey],
+      netlifyResellerTokens: [config.netlify.resellerToken],
+      netlify: { loadBalancerIp: config.netlify.loadBalancerIp },
       dnsVerifyAfterMs: config.devStack.simulatorDnsVerifyAfterMs,
       stateFile: path.join(dataDir, 'simulator-state.json'),
+      dns: { port: config.devStack.simulatorDnsPort },
       logger: logger.child({ component: 'simulator' }),
     });
     stops.push(() => simulator.close());
-    lines.push(`NextNet (sim)   ${simulator.baseUrl}   state: ${simulator.url}/_simulator/domains`);
-  } else {
-    lines.push(`NextNet         ${config.reseller.apiUrl} (RESELLER_API_URL)`);
+    if (config.reseller.usesSimulator) lines.push(`NextNet (sim)   ${simulator.baseUrl}   state: ${simulator.url}/_simulator/domains`);
+    if (config.netlify.usesSimulator) {
+      lines.push(`Netlify (sim)   ${simulator.netlifyBaseUrl}   state: ${simulator.url}/_simulator/netlify/sites`);
+      lines.push(`                reseller token: ${config.netlify.resellerToken === DEV_DEFAULTS.NETLIFY_RESELLER_TOKEN ? `${DEV_DEFAULTS.NETLIFY_RESELLER_TOKEN} (development token, NETLIFY_RESELLER_TOKEN)` : 'NETLIFY_RESELLER_TOKEN'}`);
+    }
+    lines.push(`DNS (sim)       ${simulator.dns?.address ?? 'off'}   the client domains' records (DNS_RESOLVERS=${config.dnsResolvers.join(',') || 'system'})`);
   }
+  if (!config.reseller.usesSimulator) lines.push(`NextNet         ${config.reseller.apiUrl} (RESELLER_API_URL)`);
+  if (!config.netlify.usesSimulator) lines.push(`Netlify         ${config.netlify.apiUrl} (NETLIFY_API_URL)`);
+  lines.push(`Plan            ${config.defaultServices.join(' + ')} by default (ONBOARDING_SERVICES; a delivery may name its own in data.services)`);
 
   if (config.email.usesMailDev) {
     step('Starting MailDev…');
@@ -99,22 +110,22 @@ try {
 
   step('Starting the worker (bundling workflows)…');
   const workerConnection = await connectWorker(config);
-  const { worker, close: closeWorker } = await createOnboardingWorker({
+  const workers = await createOnboardingWorker({
     config,
     logger,
     vault,
     connection: workerConnection,
     workflowBundlePath: config.temporal.workflowBundlePath,
   });
-  const workerRun = worker.run();
+  const workerRun = workers.run();
   workerRun.catch((err: unknown) => {
     logger.error({ err }, 'worker stopped unexpectedly');
     void stopAll(1);
   });
   stops.push(async () => {
-    if (worker.getState() === 'RUNNING') worker.shutdown();
+    workers.shutdown();
     await workerRun.catch(() => undefined);
-    closeWorker();
+    workers.close();
     await workerConnection.close();
   });
   lines.push(`Worker          task queue "${config.temporal.taskQueue}"   metrics http://${config.workerMetricsAddress}/metrics`);
@@ -124,7 +135,7 @@ try {
   lines.push(`API             ${api.url}   (POST /webhooks/crm, GET /v1/onboardings/{id})`);
 
   console.log(`\nThe onboarding stack is up:\n${lines.map((l) => `  ${l}`).join('\n')}\n`);
-  console.log('Send a signed test webhook:  npm run send-webhook -- --domain acme-plumbing.com --email owner@acme-plumbing.com');
+  console.log('Send a signed test webhook:  npm run send-webhook -- --domain acme-plumbing.com --email owner@acme-plumbing.com [--services netlify,nextnet]');
   console.log('List onboardings:            npm run temporal -- workflow list');
   console.log('Press Ctrl-C to stop everything.\n');
 } catch (err) {

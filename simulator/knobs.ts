@@ -1,161 +1,119 @@
 import express, { type Request, type Response } from 'express';
 import { z } from 'zod';
-import type { CallLog, ResellerCall } from './call-log.js';
-import { FaultRule, type FaultQueue, type FaultRuleInput } from './faults.js';
-import type { DomainRecord, ResellerStore } from './store.js';
+import { DnsRecordSchema, type DnsRecord, type DnsRecordStore, type DnsRecordView, isDnsRecordName, normaliseDnsName } from './dns-records.js';
+import { type NetlifyKnobs, type SimulatedSite, addNetlifyKnobRoutes } from './netlify/knobs.js';
+import { type NextNetKnobs, type SimulatedDomain, addNextNetKnobRoutes } from './nextnet/knobs.js';
+import { KnobRejected, knobRouter, parseKnobBody } from './platform/knobs.js';
 
-/** Everything the simulator knows about a domain, including the WordPress key the real API shows only once. */
-export interface SimulatedDomain {
-  id: string;
-  host: string;
-  clientUserEmail: string;
-  verification_status: string;
-  wordpressApiKey: string | null;
-  created: string;
-  removedAt: string | null;
-}
+export { KnobRejected } from './platform/knobs.js';
 
-/** A knob request the simulator cannot act on; answered with 400 (or the given status) and the message. */
-export class KnobRejected extends Error {
-  constructor(
-    message: string,
-    readonly status = 400,
-  ) {
-    super(message);
-  }
-}
-
-const ForeignDomainBody = z.object({ host: z.string().trim().min(1) });
-const ForcedStatusBody = z.object({ status: z.string().trim().min(1) });
 const ConfigBody = z.object({ dnsVerifyAfterMs: z.number().int().min(0).nullable() });
+const DnsRecordsBody = z.object({ records: z.array(DnsRecordSchema) });
 
-function parseKnobBody<Schema extends z.ZodType>(what: string, schema: Schema, body: unknown): z.output<Schema> {
-  const parsed = schema.safeParse(body ?? {});
-  if (!parsed.success) throw new KnobRejected(`Invalid ${what}: ${z.prettifyError(parsed.error)}`);
-  return parsed.data;
+export interface SimulatorKnobDeps {
+  nextnet: NextNetKnobs;
+  netlify: NetlifyKnobs;
+  dnsRecords: DnsRecordStore;
+  /** The client-DNS delay, which both platforms follow. */
+  dnsVerifyAfterMs: { get(): number | null; set(delayMs: number | null): void };
 }
 
-export interface KnobDeps {
-  store: ResellerStore;
-  faults: FaultQueue;
-  callLog: CallLog;
+/** The verify knob's answer for a host only a Netlify site uses. */
+export interface VerifiedNetlifyHost {
+  host: string;
+  netlifySites: SimulatedSite[];
 }
 
-/** Test controls, usable in-process or over HTTP under /_simulator. */
-export function createKnobs({ store, faults, callLog }: KnobDeps) {
-  const describe = (domain: DomainRecord): SimulatedDomain => ({
-    id: domain.id,
-    host: domain.host,
-    clientUserEmail: store.clientUserOf(domain).email,
-    verification_status: store.verificationStatusOf(domain),
-    wordpressApiKey: domain.wordpressApiKey,
-    created: domain.created,
-    removedAt: domain.removedAt,
-  });
+/**
+ * Test controls, usable in-process (`simulator.knobs`) or over HTTP under /_simulator. NextNet's own knobs are
+ * at the top level (as they always were); Netlify's are under `netlify`, the DNS overrides under `dns`.
+ */
+export function createSimulatorKnobs({ nextnet, netlify, dnsRecords, dnsVerifyAfterMs }: SimulatorKnobDeps) {
+  const dns = {
+    records: (): DnsRecordView[] => dnsRecords.all(),
 
-  const registeredDomain = (host: string): DomainRecord => {
-    const domain = store.findActiveDomainByHost(host);
-    if (!domain) throw new KnobRejected(`No registered (non-removed) domain with host ${host}.`, 404);
-    return domain;
+    /** These records answer for the name from now on, instead of the automatic ones; [] = the name answers nothing. */
+    setRecords(name: string, records: DnsRecord[]): DnsRecordView {
+      if (!isDnsRecordName(name)) throw new KnobRejected(`Invalid DNS name ${name}.`);
+      const parsed = parseKnobBody('DNS records', DnsRecordsBody, { records }).records;
+      dnsRecords.setOverride(name, parsed);
+      return { name: normaliseDnsName(name), source: 'override', records: parsed };
+    },
+
+    /** Drops the override; the automatic records (if any) answer again. */
+    deleteRecords(name: string): void {
+      dnsRecords.deleteOverride(name);
+    },
   };
 
   return {
-    domains: (): SimulatedDomain[] => store.allDomains().map(describe),
+    ...nextnet,
 
-    verifyDomain(host: string): SimulatedDomain {
-      const domain = registeredDomain(host);
-      store.forceVerificationStatus(domain, 'verified');
-      return describe(domain);
-    },
-
-    forceVerificationStatus(host: string, status: string): SimulatedDomain {
-      const domain = registeredDomain(host);
-      store.forceVerificationStatus(domain, status);
-      return describe(domain);
-    },
-
-    addForeignDomain(host: string): void {
-      if (!store.addForeignHost(host)) {
-        throw new KnobRejected(`${host} is registered by this reseller; remove it before giving it to another.`, 409);
+    /**
+     * The client has added its DNS records for the host: the right records answer at once, the NextNet domain
+     * reads verified, and Netlify sites with this custom domain can get their certificate.
+     */
+    verifyDomain(host: string): SimulatedDomain | VerifiedNetlifyHost {
+      const netlifySites = netlify.putClientDnsInPlace(host);
+      if (nextnet.domains().some((domain) => domain.host === host.toLowerCase() && domain.removedAt === null)) {
+        return nextnet.verifyDomain(host);
       }
+      if (netlifySites.length === 0) {
+        throw new KnobRejected(`No registered (non-removed) domain and no live Netlify site with host ${host}.`, 404);
+      }
+      return { host: host.toLowerCase(), netlifySites };
     },
+
+    config: () => ({ dnsVerifyAfterMs: dnsVerifyAfterMs.get() }),
 
     configure(config: { dnsVerifyAfterMs: number | null }): void {
-      store.setDnsVerifyAfterMs(config.dnsVerifyAfterMs);
+      dnsVerifyAfterMs.set(parseKnobBody('config', ConfigBody, config).dnsVerifyAfterMs);
     },
 
-    config: () => ({ dnsVerifyAfterMs: store.verifyAfterMs }),
-
-    addFault(rule: FaultRuleInput): FaultRule {
-      const parsed = parseKnobBody('fault', FaultRule, rule);
-      faults.add(parsed);
-      return parsed;
-    },
-
-    pendingFaults: (): FaultRule[] => faults.pending(),
-
-    clearFaults: (): void => faults.clear(),
-
-    calls: (): ResellerCall[] => callLog.completed(),
-
+    /** Forgets everything of both platforms (not their configuration) and every DNS override. */
     reset(): void {
-      store.reset();
-      faults.clear();
-      callLog.clear();
+      nextnet.reset();
+      netlify.reset();
+      dnsRecords.clearOverrides();
     },
+
+    netlify,
+    dns,
   };
 }
-export type SimulatorKnobs = ReturnType<typeof createKnobs>;
+export type SimulatorKnobs = ReturnType<typeof createSimulatorKnobs>;
 
 /** `/_simulator`: no authentication, because only tests and developers talk to it. */
 export function createKnobsRouter(knobs: SimulatorKnobs): express.Router {
-  const router = express.Router();
-  router.use(express.json());
+  const router = knobRouter();
 
-  router.get('/domains', (_req: Request, res: Response) => {
-    res.json(knobs.domains());
+  const netlify = knobRouter();
+  addNetlifyKnobRoutes(netlify, knobs.netlify);
+  router.use('/netlify', netlify);
+
+  router.get('/dns/records', (_req: Request, res: Response) => {
+    res.json(knobs.dns.records());
   });
 
-  router.post('/domains/:host/verify', (req: Request, res: Response) => {
-    res.json(knobs.verifyDomain(String(req.params['host'])));
+  router.put('/dns/records/:name', (req: Request, res: Response) => {
+    const { records } = parseKnobBody('DNS records', DnsRecordsBody, req.body);
+    res.json(knobs.dns.setRecords(String(req.params['name']), records));
   });
 
-  router.post('/domains/:host/status', (req: Request, res: Response) => {
-    const { status } = parseKnobBody('status', ForcedStatusBody, req.body);
-    res.json(knobs.forceVerificationStatus(String(req.params['host']), status));
+  router.delete('/dns/records/:name', (req: Request, res: Response) => {
+    knobs.dns.deleteRecords(String(req.params['name']));
+    res.status(204).end();
   });
 
-  router.post('/foreign-domains', (req: Request, res: Response) => {
-    const { host } = parseKnobBody('foreign domain', ForeignDomainBody, req.body);
-    knobs.addForeignDomain(host);
-    res.status(201).json({ host: host.toLowerCase() });
-  });
+  addNextNetKnobRoutes(router, knobs, (host) => knobs.verifyDomain(host));
 
   router.get('/config', (_req: Request, res: Response) => {
     res.json(knobs.config());
   });
 
   router.post('/config', (req: Request, res: Response) => {
-    knobs.configure(parseKnobBody('config', ConfigBody, req.body));
+    knobs.configure(req.body as { dnsVerifyAfterMs: number | null });
     res.json(knobs.config());
-  });
-
-  router.get('/faults', (_req: Request, res: Response) => {
-    res.json(knobs.pendingFaults());
-  });
-
-  router.post('/faults', (req: Request, res: Response) => {
-    // addFault validates with zod; the cast only lets the in-process signature stay typed.
-    res.status(201).json(knobs.addFault(req.body as FaultRuleInput));
-  });
-
-  router.delete('/faults', (_req: Request, res: Response) => {
-    knobs.clearFaults();
-    res.status(204).end();
-  });
-
-  router.get('/calls', (_req: Request, res: Response) => {
-    res.json(knobs.calls());
   });
 
   router.post('/reset', (_req: Request, res: Response) => {

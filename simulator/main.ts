@@ -1,16 +1,29 @@
+import { isIPv4 } from 'node:net';
 import { pino } from 'pino';
 import { z } from 'zod';
-import { DEV_RESELLER_API_KEY, startSimulator } from './app.js';
+import { DEFAULT_NETLIFY_LOAD_BALANCER_IP, DEV_NETLIFY_RESELLER_TOKEN, DEV_RESELLER_API_KEY, startSimulator } from './app.js';
+
+const port = z
+  .string()
+  .regex(/^\d+$/, { error: 'must be a port number (0-65535)' })
+  .transform(Number)
+  .pipe(z.number().max(65535, { error: 'must be a port number (0-65535)' }));
 
 const SimulatorEnv = z.object({
-  SIM_PORT: z
-    .string()
-    .regex(/^\d+$/, { error: 'must be a port number (0-65535)' })
-    .transform(Number)
-    .pipe(z.number().max(65535, { error: 'must be a port number (0-65535)' }))
-    .default(4010),
+  SIM_PORT: port.default(4010),
   SIM_HOST: z.string().default('127.0.0.1'),
   RESELLER_API_KEY: z.string().optional(),
+  NETLIFY_RESELLER_TOKEN: z.string().optional(),
+  NETLIFY_LOAD_BALANCER_IP: z
+    .string()
+    .refine((value) => isIPv4(value), { error: 'must be an IPv4 address' })
+    .default(DEFAULT_NETLIFY_LOAD_BALANCER_IP),
+  SIM_DNS_PORT: z
+    .string()
+    .regex(/^(off|\d+)$/, { error: 'must be a port number (0-65535) or "off"' })
+    .transform((value) => (value === 'off' ? null : Number(value)))
+    .pipe(z.number().max(65535, { error: 'must be a port number (0-65535) or "off"' }).nullable())
+    .default(4053),
   SIM_DNS_VERIFY_AFTER_MS: z
     .string()
     .regex(/^(never|\d+)$/, { error: 'must be a whole number of milliseconds or "never"' })
@@ -32,29 +45,45 @@ function readEnv(env: NodeJS.ProcessEnv): z.output<typeof SimulatorEnv> {
 
 const env = readEnv(process.env);
 const logger = pino({
-  name: 'nextnet-simulator',
+  name: 'reseller-simulator',
   // We never log headers or bodies; this catches a future change that would.
-  redact: ['req.headers["x-serendipity-api-key"]', '*.api_key', '*.wordpressApiKey', '*.apiKey'],
+  redact: [
+    'req.headers["x-serendipity-api-key"]',
+    'req.headers.authorization',
+    '*.api_key',
+    '*.wordpressApiKey',
+    '*.apiKey',
+    '*.access_token',
+    '*.accessTokens',
+    '*.token',
+  ],
 });
 
 const simulator = await startSimulator({
   port: env.SIM_PORT,
   host: env.SIM_HOST,
   apiKeys: [env.RESELLER_API_KEY ?? DEV_RESELLER_API_KEY],
+  netlifyResellerTokens: [env.NETLIFY_RESELLER_TOKEN ?? DEV_NETLIFY_RESELLER_TOKEN],
+  netlify: { loadBalancerIp: env.NETLIFY_LOAD_BALANCER_IP },
   dnsVerifyAfterMs: env.SIM_DNS_VERIFY_AFTER_MS,
   stateFile: env.SIM_STATE_FILE,
+  ...(env.SIM_DNS_PORT !== null && { dns: { port: env.SIM_DNS_PORT } }),
   logger,
 });
 
 logger.info(
   {
     url: simulator.url,
-    baseUrl: simulator.baseUrl,
+    nextnetBaseUrl: simulator.baseUrl,
+    netlifyBaseUrl: simulator.netlifyBaseUrl,
+    dns: simulator.dns?.address ?? null,
     acceptedKey: env.RESELLER_API_KEY ? 'RESELLER_API_KEY' : 'DEV_RESELLER_API_KEY',
+    acceptedNetlifyToken: env.NETLIFY_RESELLER_TOKEN ? 'NETLIFY_RESELLER_TOKEN' : 'DEV_NETLIFY_RESELLER_TOKEN',
     dnsVerifyAfterMs: env.SIM_DNS_VERIFY_AFTER_MS,
     stateFile: env.SIM_STATE_FILE ?? null,
   },
-  `NextNet reseller API simulator listening on ${simulator.url}`,
+  `NextNet and Netlify reseller API simulator listening on ${simulator.url}` +
+    (simulator.dns ? `, DNS on ${simulator.dns.address}` : ''),
 );
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

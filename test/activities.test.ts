@@ -34,7 +34,7 @@ function activitiesWith(overrides: { vault?: SecretVault } = {}) {
   const vault = overrides.vault ?? new FileVault(path.join(dir, 'vault'), Buffer.alloc(32, 3), logger);
   return {
     vault,
-    activities: testActivities({ simulatorBaseUrl: simulator.baseUrl, vault, mailer, logger, dataDir: dir }),
+    activities: testActivities({ simulator, vault, mailer, logger, dataDir: dir }),
   };
 }
 const env = () => new MockActivityEnvironment();

@@ -1,10 +1,13 @@
 import { execFile } from 'node:child_process';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { EventEmitter } from 'node:events';
 import { createServer as createNetServer } from 'node:net';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { InputStream } from '../cli/io.js';
 import { runCli } from '../cli/main.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -24,10 +27,11 @@ interface Fixture {
   /** How POST /retry answers. */
   retry: 'accepted' | 'running-normally' | 'completed' | 'server-error';
   wordpressKey?: string;
+  netlifyToken?: string;
 }
 
 const FIXTURES: Fixture[] = [
-  { id: 'onboarding-crm-1', status: 'awaiting-dns', workflowStatus: 'RUNNING', startedAgoMs: 80.1 * HOUR, needsAttention: true, retry: 'accepted', wordpressKey: 'wp_live_key_for_crm_1' },
+  { id: 'onboarding-crm-1', status: 'awaiting-dns', workflowStatus: 'RUNNING', startedAgoMs: 80.1 * HOUR, needsAttention: true, retry: 'accepted', wordpressKey: 'wp_live_key_for_crm_1', netlifyToken: 'nf_user_token_for_crm_1' },
   { id: 'onboarding-crm-2', status: 'completed', workflowStatus: 'COMPLETED', startedAgoMs: 40 * HOUR, closedAgoMs: 30 * HOUR, retry: 'completed' },
   { id: 'onboarding-crm-3', status: 'failed', workflowStatus: 'FAILED', startedAgoMs: 3 * HOUR, closedAgoMs: 2 * HOUR, failureReason: 'NextNet rejected the registration: domain is owned by another account', retry: 'accepted' },
   { id: 'onboarding-crm-4', status: 'failed', workflowStatus: 'FAILED', startedAgoMs: 4 * HOUR, closedAgoMs: 3 * HOUR, failureReason: 'NextNet rejected the registration: email is not valid', retry: 'server-error' },
@@ -112,6 +116,83 @@ function statusView(f: Fixture) {
   };
 }
 
+// --- The reseller account as /v1/reseller describes it ---
+
+const RESELLER_SITES = {
+  sites: [
+    {
+      id: 'site-1',
+      name: 'crm-1-example-com',
+      url: 'https://www.crm-1.example.com',
+      sslUrl: 'https://www.crm-1.example.com',
+      adminUrl: 'https://app.netlify.com/sites/crm-1-example-com',
+      customDomain: 'www.crm-1.example.com',
+      domainAliases: [],
+      domain: 'crm-1.example.com',
+      state: 'current',
+      ssl: true,
+      forceSsl: true,
+      sslStatus: null,
+      onboarding: { onboardingId: 'onboarding-crm-1', clientId: 'crm-1', domain: 'crm-1.example.com', status: 'awaiting-dns', workflowStatus: 'RUNNING' },
+    },
+    {
+      id: 'site-9',
+      name: 'old-client-com',
+      url: 'http://old-client.com',
+      sslUrl: null,
+      adminUrl: null,
+      customDomain: 'old-client.com',
+      domainAliases: [],
+      domain: 'old-client.com',
+      state: 'current',
+      ssl: false,
+      forceSsl: false,
+      sslStatus: null,
+      onboarding: null,
+    },
+  ],
+  orphans: {
+    sitesWithoutOnboarding: [{ id: 'site-9', name: 'old-client-com', customDomain: 'old-client.com', url: 'http://old-client.com' }],
+    onboardingsWithoutSite: [
+      { onboardingId: 'onboarding-crm-2', clientId: 'crm-2', domain: 'crm-2.example.com', status: 'completed', workflowStatus: 'COMPLETED', site: { id: 'site-2', name: 'crm-2-example-com', customDomain: 'www.crm-2.example.com' } },
+    ],
+    unchecked: [],
+  },
+};
+
+function resellerSubmissions(since: string) {
+  return {
+    since,
+    submissions: [
+      {
+        id: 'sub-1',
+        number: 2,
+        createdAt: iso(HOUR / 2),
+        siteUrl: 'https://www.crm-1.example.com',
+        host: 'www.crm-1.example.com',
+        formName: 'contact',
+        email: 'visitor@mail.test',
+        name: 'Vera Visitor',
+        company: null,
+        data: { message: 'Do you fix boilers?' },
+        client: { onboardingId: 'onboarding-crm-1', clientId: 'crm-1', domain: 'crm-1.example.com' },
+      },
+      { id: 'sub-2', number: 1, createdAt: iso(HOUR), siteUrl: 'http://old-client.com', host: 'old-client.com', formName: null, email: null, name: null, company: null, data: {}, client: null },
+    ],
+  };
+}
+
+const CHECK_ITEMS = [
+  { check: 'preview domain wildcard CNAME', ok: true, detail: '*.sites.agency.example is a CNAME to agency.r.netlify.com', fix: null },
+  { check: 'SPF of mail.agency.example', ok: false, detail: 'mail.agency.example has no SPF record', fix: 'add a TXT record at mail.agency.example: "v=spf1 include:spf.mandrillapp.com ~all"' },
+  { check: 'custom page 404.html', ok: true, detail: '404.html is self-contained', fix: null },
+];
+
+/** What the fake reseller endpoints answer; reset before each test. */
+const reseller = { netlifyConfigured: true, checkPasses: false };
+/** Secrets stored through the fake API, `id/name` → value. */
+const storedSecrets = new Map<string, string>();
+
 function send(res: ServerResponse, status: number, body: unknown) {
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
 }
@@ -136,6 +217,18 @@ function handle(req: IncomingMessage, res: ServerResponse, url: URL, body: unkno
     const size = Math.min(Number(q.get('pageSize') ?? '50'), SERVER_PAGE_CAP);
     const next = offset + size < matching.length ? String(offset + size) : null;
     return send(res, 200, { items: matching.slice(offset, offset + size), nextPageToken: next });
+  }
+
+  if (req.method === 'GET' && url.pathname === '/v1/reseller/sites') {
+    if (!reseller.netlifyConfigured) {
+      return apiError(res, 503, 'netlify_not_configured', 'Netlify is not configured on this engine: set NETLIFY_RESELLER_TOKEN (and NETLIFY_API_URL unless it is https://api.netlify.com/api/v1) where the API runs, then restart it');
+    }
+    return send(res, 200, RESELLER_SITES);
+  }
+  if (req.method === 'GET' && url.pathname === '/v1/reseller/submissions') return send(res, 200, resellerSubmissions(url.searchParams.get('since') ?? ''));
+  if (req.method === 'GET' && url.pathname === '/v1/reseller/check') {
+    const items = reseller.checkPasses ? CHECK_ITEMS.map((item) => ({ ...item, ok: true, fix: null })) : CHECK_ITEMS;
+    return send(res, 200, { ok: items.every((item) => item.ok), items });
   }
 
   const match = /^\/v1\/onboardings\/([^/]+)(\/.*)?$/.exec(url.pathname);
@@ -164,9 +257,18 @@ function handle(req: IncomingMessage, res: ServerResponse, url: URL, body: unkno
     if (fixture.workflowStatus !== 'RUNNING') return apiError(res, 409, 'onboarding_not_running', `onboarding ${fixture.id} is ${fixture.workflowStatus.toLowerCase()}`);
     return send(res, 202, action === 'POST /cancel' ? { onboardingId: fixture.id, status: 'cancelling' } : { onboardingId: fixture.id, signal: 'checkDnsNow', status: 'sent' });
   }
-  if (action === 'GET /secrets/wordpress-api-key') {
-    if (!fixture.wordpressKey) return apiError(res, 404, 'secret_not_found', `no WordPress key is stored for onboarding ${JSON.stringify(fixture.id)}`);
-    return send(res, 200, { value: fixture.wordpressKey });
+  const secret = /^\/secrets\/([^/]+)$/.exec(match[2] ?? '');
+  if (secret && (req.method === 'GET' || req.method === 'PUT')) {
+    const name = decodeURIComponent(secret[1]!);
+    const labels: Record<string, string> = { 'wordpress-api-key': 'WordPress key', 'netlify-access-token': 'Netlify access token' };
+    if (!labels[name]) return apiError(res, 404, 'unknown_secret', `no platform declares a secret named ${JSON.stringify(name)}`);
+    const stored = storedSecrets.get(`${fixture.id}/${name}`) ?? (name === 'wordpress-api-key' ? fixture.wordpressKey : fixture.netlifyToken);
+    if (req.method === 'PUT') {
+      storedSecrets.set(`${fixture.id}/${name}`, (body as { value: string }).value);
+      return send(res, stored ? 200 : 201, { onboardingId: fixture.id, secret: name, outcome: stored ? 'replaced' : 'created' });
+    }
+    if (!stored) return apiError(res, 404, 'secret_not_found', `no ${labels[name]} is stored for onboarding ${JSON.stringify(fixture.id)}`);
+    return send(res, 200, { value: stored });
   }
   return apiError(res, 404, 'not_found', `no route for ${req.method} ${url.pathname}`);
 }
@@ -198,6 +300,8 @@ afterAll(async () => {
 
 beforeEach(() => {
   requests.length = 0;
+  storedSecrets.clear();
+  Object.assign(reseller, { netlifyConfigured: true, checkPasses: false });
 });
 
 function collector(isTTY = false) {
@@ -215,10 +319,10 @@ function collector(isTTY = false) {
   };
 }
 
-async function cli(args: string[], options: { env?: Record<string, string | undefined>; stdoutIsTTY?: boolean; stderrIsTTY?: boolean } = {}) {
+async function cli(args: string[], options: { env?: Record<string, string | undefined>; stdoutIsTTY?: boolean; stderrIsTTY?: boolean; stdin?: InputStream } = {}) {
   const stdout = collector(options.stdoutIsTTY);
   const stderr = collector(options.stderrIsTTY);
-  const code = await runCli(args, { stdout, stderr, env: { ONBOARDING_API_URL: apiUrl, OPS_API_TOKEN: TOKEN, ...options.env } });
+  const code = await runCli(args, { stdout, stderr, stdin: options.stdin ?? Readable.from([]), env: { ONBOARDING_API_URL: apiUrl, OPS_API_TOKEN: TOKEN, ...options.env } });
   return { code, stdout: stdout.text, stderr: stderr.text };
 }
 
@@ -231,6 +335,25 @@ async function closedPort(): Promise<number> {
 }
 
 const ANSI = /\u001b\[/;
+
+/** A terminal at the hidden prompt: raw mode switched on and off, the keys typed once the CLI listens. */
+class FakeTerminal extends EventEmitter implements InputStream {
+  readonly isTTY = true;
+  readonly rawModes: boolean[] = [];
+  constructor(private readonly keys: string[]) {
+    super();
+  }
+  setRawMode(mode: boolean) {
+    this.rawModes.push(mode);
+  }
+  resume() {
+    setImmediate(() => {
+      for (const key of this.keys) this.emit('data', Buffer.from(key));
+    });
+  }
+  pause() {}
+  async *[Symbol.asyncIterator](): AsyncIterator<Buffer> {}
+}
 
 describe('onboarding CLI', () => {
   it('lists onboardings as an aligned table with an attention mark, and as parseable JSON with --json', async () => {
@@ -417,6 +540,139 @@ describe('onboarding CLI', () => {
     expect(none.stdout).toBe('');
   });
 
+  it('secret takes the name of the secret, and refuses a name no platform declares without calling the API', async () => {
+    const token = await cli(['secret', 'onboarding-crm-1', 'netlify-access-token']);
+    expect(token.code).toBe(0);
+    expect(token.stdout).toBe('nf_user_token_for_crm_1\n');
+    expect(token.stderr).toContain('audited');
+    expect(requests.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /v1/onboardings/onboarding-crm-1/secrets/netlify-access-token']);
+
+    const wordpress = await cli(['secret', 'onboarding-crm-1', 'wordpress-api-key', '--json']);
+    expect(JSON.parse(wordpress.stdout)).toEqual({ value: 'wp_live_key_for_crm_1' });
+
+    requests.length = 0;
+    const unknown = await cli(['secret', 'onboarding-crm-1', 'ftp-password']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('wordpress-api-key');
+    expect(requests).toEqual([]);
+  });
+
+  it('secret set reads the value from stdin, stores it with PUT, and never prints it', async () => {
+    const result = await cli(['secret', 'set', 'onboarding-crm-1', 'wordpress-api-key'], { stdin: Readable.from(['wp_regenerated_key_42\n']) });
+    expect(result.code).toBe(0);
+    expect(requests).toHaveLength(1);
+    expect(requests[0]).toMatchObject({ method: 'PUT', path: '/v1/onboardings/onboarding-crm-1/secrets/wordpress-api-key', body: { value: 'wp_regenerated_key_42' } });
+    expect(requests[0]!.headers['x-ops-actor']).toMatch(/^[^@\s]+@\S+ via cli$/);
+    expect(result.stdout).toContain('Stored the WordPress key of onboarding-crm-1 (replaced)');
+    expect(result.stdout).toContain('onboarding retry onboarding-crm-1');
+    expect(result.stdout + result.stderr).not.toContain('wp_regenerated_key_42');
+
+    const created = await cli(['--json', 'secret', 'set', 'onboarding-crm-3', 'netlify-access-token'], { stdin: Readable.from([Buffer.from('nf_new_token_0001')]) });
+    expect(created.code).toBe(0);
+    expect(JSON.parse(created.stdout)).toEqual({ onboardingId: 'onboarding-crm-3', secret: 'netlify-access-token', outcome: 'created' });
+    expect((await cli(['secret', 'onboarding-crm-3', 'netlify-access-token'])).stdout).toBe('nf_new_token_0001\n');
+  });
+
+  it('secret set never takes the value from the command line, and sends nothing when stdin is empty', async () => {
+    const inArgv = await cli(['secret', 'set', 'onboarding-crm-1', 'wordpress-api-key', 'wp_key_on_the_command_line'], { stdin: Readable.from(['ignored\n']) });
+    expect(inArgv.code).toBe(2);
+    const empty = await cli(['secret', 'set', 'onboarding-crm-1', 'wordpress-api-key'], { stdin: Readable.from(['\n']) });
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toContain('no WordPress key given');
+    const unknownName = await cli(['secret', 'set', 'onboarding-crm-1', 'ftp-password'], { stdin: Readable.from(['value-1234\n']) });
+    expect(unknownName.code).toBe(2);
+    expect(requests).toEqual([]);
+
+    const nobody = await cli(['secret', 'set', 'onboarding-nobody', 'wordpress-api-key'], { stdin: Readable.from(['wp_key_for_nobody\n']) });
+    expect(nobody.code).toBe(3);
+    expect(nobody.stderr).toContain('onboarding list');
+  });
+
+  it('secret set on a terminal asks at a prompt on stderr without echoing what is typed', async () => {
+    const terminal = new FakeTerminal(['nf_tokeX', '\u007f', 'n_typed', '\r']);
+    const result = await cli(['secret', 'set', 'onboarding-crm-1', 'netlify-access-token'], { stdin: terminal });
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain('Netlify access token for onboarding-crm-1 (typing is not shown): ');
+    expect(terminal.rawModes).toEqual([true, false]);
+    expect(requests[0]).toMatchObject({ method: 'PUT', body: { value: 'nf_token_typed' } });
+    expect(result.stdout + result.stderr).not.toMatch(/nf_toke/);
+
+    requests.length = 0;
+    const cancelled = await cli(['secret', 'set', 'onboarding-crm-1', 'netlify-access-token'], { stdin: new FakeTerminal(['nf_', '\u0003']) });
+    expect(cancelled.code).toBe(2);
+    expect(cancelled.stderr).toContain('nothing was stored');
+    expect(requests).toEqual([]);
+  });
+
+  it('sites shows every site with its onboarding or ORPHAN, then both kinds of orphan', async () => {
+    const result = await cli(['sites']);
+    expect(result.code).toBe(0);
+    expect(requests.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /v1/reseller/sites']);
+    const [header, first, second] = result.stdout.split('\n');
+    expect(header).toMatch(/^SITE\s+DOMAIN\s+ONBOARDING\s+SSL$/);
+    expect(first).toMatch(/^crm-1-example-com\s+www\.crm-1\.example\.com\s+onboarding-crm-1\s+https \(forced\)$/);
+    expect(second).toMatch(/^old-client-com\s+old-client\.com\s+ORPHAN\s+none$/);
+    expect(second!.indexOf('ORPHAN')).toBe(header!.indexOf('ONBOARDING'));
+    expect(result.stdout).toMatch(/Sites without an onboarding \(1\)\n\s+SITE\s+DOMAIN\s+URL\n\s+old-client-com\s+old-client\.com\s+http:\/\/old-client\.com/);
+    expect(result.stdout).toMatch(/Onboardings whose site is gone \(1\)\n.*\n\s+onboarding-crm-2\s+crm-2\.example\.com\s+completed\s+crm-2-example-com \(site-2\)/);
+    // A slow listing says so on stderr; stdout stays the result.
+    expect(result.stderr).toContain('listing every site of the reseller account');
+
+    const json = await cli(['sites', '--json']);
+    expect(JSON.parse(json.stdout)).toEqual(RESELLER_SITES);
+    expect(json.stderr).toBe('');
+  });
+
+  it('sites exits 5 with a hint about the API\'s Netlify settings when Netlify is not configured', async () => {
+    reseller.netlifyConfigured = false;
+    const result = await cli(['sites']);
+    expect(result.code).toBe(5);
+    expect(result.stderr).toContain('error: Netlify is not configured on this engine');
+    expect(result.stderr).toMatch(/hint: set NETLIFY_RESELLER_TOKEN .* in the environment of the API/);
+    expect(result.stdout).toBe('');
+  });
+
+  it('submissions asks for the window given (24 hours unless told) and shows each with its client', async () => {
+    const before = Date.now();
+    const result = await cli(['submissions', '--since', '2h']);
+    expect(result.code).toBe(0);
+    const since = Date.parse(requests[0]!.query.get('since')!);
+    expect(Math.abs(since - (before - 2 * HOUR))).toBeLessThan(60_000);
+    const [header, first, second] = result.stdout.split('\n');
+    expect(header).toMatch(/^RECEIVED\s+SITE\s+ONBOARDING\s+CLIENT\s+FORM\s+FROM$/);
+    expect(first).toMatch(/www\.crm-1\.example\.com\s+onboarding-crm-1\s+crm-1\s+contact\s+Vera Visitor <visitor@mail\.test>$/);
+    expect(second).toMatch(/old-client\.com\s+no onboarding\s+-\s+-\s+-$/);
+    expect(result.stdout).toContain('2 submissions since');
+
+    requests.length = 0;
+    await cli(['submissions', '--json']);
+    expect(Math.abs(Date.parse(requests[0]!.query.get('since')!) - (Date.now() - 24 * HOUR))).toBeLessThan(60_000);
+
+    requests.length = 0;
+    const bad = await cli(['submissions', '--since', 'last tuesday']);
+    expect(bad.code).toBe(2);
+    expect(requests).toEqual([]);
+  });
+
+  it('reseller check prints a checklist with what to fix and exits 1 when anything fails, 0 when all pass', async () => {
+    const failing = await cli(['reseller', 'check']);
+    expect(failing.code).toBe(1);
+    expect(failing.stdout).toContain('✓ preview domain wildcard CNAME: *.sites.agency.example is a CNAME to agency.r.netlify.com');
+    expect(failing.stdout).toContain('✗ SPF of mail.agency.example: mail.agency.example has no SPF record\n    fix: add a TXT record at mail.agency.example');
+    expect(failing.stdout).toContain('1 of 3 checks failed');
+    expect(requests.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /v1/reseller/check']);
+
+    const json = await cli(['reseller', 'check', '--json']);
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, items: CHECK_ITEMS });
+
+    reseller.checkPasses = true;
+    const passing = await cli(['reseller', 'check']);
+    expect(passing.code).toBe(0);
+    expect(passing.stdout).not.toContain('✗');
+    expect(passing.stdout).toContain('All 3 checks pass.');
+  });
+
   it('a mistyped command, option or time exits 2 without calling the API', async () => {
     for (const args of [
       ['frobnicate'],
@@ -440,7 +696,7 @@ describe('onboarding CLI', () => {
 
   it('the installed command runs: bin/onboarding.mjs --help exits 0 and lists every command', async () => {
     const { stdout } = await promisify(execFile)(path.join(ROOT, 'bin', 'onboarding.mjs'), ['--help'], { cwd: ROOT, timeout: 30_000 });
-    for (const command of ['list', 'show <id>', 'retry', 'dns-check <id>', 'cancel <id>', 'secret <id>']) expect(stdout).toContain(command);
+    for (const command of ['list', 'show <id>', 'retry', 'dns-check <id>', 'cancel <id>', 'secret <id>', 'secret <id> [name]', 'sites', 'submissions', 'reseller']) expect(stdout).toContain(command);
     expect(stdout).toContain('Exit codes:');
   });
 });

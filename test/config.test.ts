@@ -62,6 +62,7 @@ describe('defaults', () => {
     expect(config.workerMetricsAddress).toBe('127.0.0.1:9464');
     expect(config.devStack).toEqual({
       simulatorPort: 4010,
+      simulatorDnsPort: 4053,
       simulatorDnsVerifyAfterMs: 30_000,
       mailDevSmtpPort: 1025,
       mailDevWebPort: 1080,
@@ -194,11 +195,10 @@ describe('refusing a wrong configuration', () => {
   it('production without its secrets and endpoints lists each missing variable', () => {
     const error = configErrorFor({ NODE_ENV: 'production' });
 
-    expect(error.problems).toEqual(
-      ['RESELLER_API_URL', 'RESELLER_API_KEY', 'CRM_WEBHOOK_SECRET', 'OPS_API_TOKEN', 'VAULT_KEY', 'SMTP_URL', 'EMAIL_FROM', 'TEMPORAL_ADDRESS'].map(
-        (name) => `${name}: is required when NODE_ENV=production`,
-      ),
-    );
+    expect(error.problems).toEqual([
+      ...['CRM_WEBHOOK_SECRET', 'OPS_API_TOKEN', 'VAULT_KEY', 'SMTP_URL', 'EMAIL_FROM', 'TEMPORAL_ADDRESS'].map((name) => `${name}: is required when NODE_ENV=production`),
+      'NETLIFY_RESELLER_TOKEN, or RESELLER_API_URL and RESELLER_API_KEY: set the credentials of at least one platform when NODE_ENV=production',
+    ]);
   });
 
   it('production names just the one variable that is missing', () => {
@@ -221,7 +221,8 @@ describe('refusing a wrong configuration', () => {
     const error = configErrorFor({ NODE_ENV: 'production', PORT: 'http' });
 
     expect(error.problems).toContain('VAULT_KEY: is required when NODE_ENV=production');
-    expect(error.problems).toHaveLength(9);
+    // The invalid port, six missing variables, and no platform with credentials.
+    expect(error.problems).toHaveLength(8);
   });
 
   it.each(['x@nextnet.ai', 'Agency <hello@BeDiscovered.ai>', 'noreply@netlify.com'])('EMAIL_FROM %j at the resold platform is refused', (from) => {
@@ -240,5 +241,42 @@ describe('refusing a wrong configuration', () => {
   // Bug: the same substring check refuses an unrelated domain that merely starts with a platform's name.
   it('EMAIL_FROM at an unrelated domain that starts with a platform name is accepted', () => {
     expect(loadConfig({ EMAIL_FROM: 'hello@netlify.community' }).email.from).toBe('hello@netlify.community');
+  });
+});
+
+describe('platforms and the plan', () => {
+  it('development has both platforms, against the simulator and its DNS server', () => {
+    const config = loadConfig({});
+    expect(config.availableServices).toEqual(['netlify', 'nextnet']);
+    expect(config.defaultServices).toEqual(['netlify', 'nextnet']);
+    expect(config.netlify).toMatchObject({ apiUrl: 'http://127.0.0.1:4010/netlify/api/v1', resellerToken: DEV_DEFAULTS.NETLIFY_RESELLER_TOKEN, usesSimulator: true, loadBalancerIp: '75.2.60.5', siteCreatesPerMinute: 3 });
+    expect(config.dnsResolvers).toEqual(['127.0.0.1:4053']);
+  });
+
+  it('ONBOARDING_SERVICES narrows the default plan, in the catalogue order', () => {
+    expect(loadConfig({ ONBOARDING_SERVICES: 'nextnet' }).defaultServices).toEqual(['nextnet']);
+    expect(loadConfig({ ONBOARDING_SERVICES: ' NextNet , netlify ' }).defaultServices).toEqual(['netlify', 'nextnet']);
+  });
+
+  it('an unknown platform in ONBOARDING_SERVICES is refused, naming it', () => {
+    expect(configErrorFor({ ONBOARDING_SERVICES: 'netlify,wix' }).problems).toEqual(['ONBOARDING_SERVICES: must be a comma list of netlify, nextnet (unknown: wix)']);
+  });
+
+  it('production with only a Netlify token has Netlify alone, at the real API and the system resolvers', () => {
+    const { RESELLER_API_URL: _url, RESELLER_API_KEY: _key, ...withoutNextNet } = PRODUCTION_ENV;
+    const config = loadConfig({ ...withoutNextNet, NETLIFY_RESELLER_TOKEN: 'nfr_live_0123456789' });
+    expect(config.availableServices).toEqual(['netlify']);
+    expect(config.defaultServices).toEqual(['netlify']);
+    expect(config.netlify).toMatchObject({ apiUrl: 'https://api.netlify.com/api/v1', usesSimulator: false, userAgent: 'client-onboarding-engine (onboarding@agency.example)' });
+    expect(config.dnsResolvers).toEqual([]);
+  });
+
+  it('production refuses a plan naming a platform without credentials, and says which variable is missing', () => {
+    expect(configErrorFor({ ...PRODUCTION_ENV, ONBOARDING_SERVICES: 'netlify,nextnet' }).problems).toEqual(['NETLIFY_RESELLER_TOKEN: is required when ONBOARDING_SERVICES includes netlify']);
+  });
+
+  it('DNS_RESOLVERS takes addresses with optional ports, and refuses names', () => {
+    expect(loadConfig({ DNS_RESOLVERS: '1.1.1.1, 127.0.0.1:5353,[::1]:53' }).dnsResolvers).toEqual(['1.1.1.1', '127.0.0.1:5353', '[::1]:53']);
+    expect(configErrorFor({ DNS_RESOLVERS: 'dns.google' }).problems[0]).toMatch(/^DNS_RESOLVERS: must be a comma list of DNS server addresses/);
   });
 });

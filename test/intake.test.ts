@@ -72,6 +72,50 @@ describe('the CRM webhook intake', () => {
     expect(input.client.email).toBe(client.email.toLowerCase());
   });
 
+  describe('the plan: data.services', () => {
+    const inputOf = async (workflowId: string) => {
+      const history = await temporal.workflow.getHandle(workflowId).fetchHistory();
+      const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0]?.data;
+      return JSON.parse(Buffer.from(payload!).toString('utf8')) as OnboardingInput;
+    };
+
+    it('starts an onboarding of the platforms named, in the catalogue order, without repeats', async () => {
+      const client = uniqueClient();
+      const response = await deliver(clientCreatedEvent({ ...client, services: ['nextnet', 'netlify', 'nextnet'] }));
+      expect(response.status).toBe(202);
+      expect((await inputOf(`onboarding-${client.clientId}`)).services).toEqual(['netlify', 'nextnet']);
+    });
+
+    it('a delivery without services gets the default plan (ONBOARDING_SERVICES)', async () => {
+      const client = uniqueClient();
+      expect((await deliver(clientCreatedEvent(client))).status).toBe(202);
+      expect((await inputOf(`onboarding-${client.clientId}`)).services).toEqual(['nextnet']);
+    });
+
+    it('an unknown service is a 400 naming the field and the platforms there are', async () => {
+      const response = await deliver(clientCreatedEvent({ ...uniqueClient(), services: ['netlify', 'wix'] }));
+      expect(response.status).toBe(400);
+      const error = await errorOf(response);
+      expect(error.fields).toEqual([{ field: 'data.services.1', message: 'must be one of: netlify, nextnet' }]);
+    });
+
+    it('a service this engine has no credentials for is a 400 naming it, and nothing starts', async () => {
+      const nextnetOnly = await serveApi({ temporal, vault, taskQueue, availableServices: ['nextnet'], defaultServices: ['nextnet'] });
+      try {
+        const client = uniqueClient();
+        const body = JSON.stringify(clientCreatedEvent({ ...client, services: ['netlify'] }));
+        const response = await nextnetOnly.post('/webhooks/crm', body, signedDelivery(body));
+        expect(response.status).toBe(400);
+        const error = await errorOf(response);
+        expect(error.fields?.[0]?.field).toBe('data.services');
+        expect(error.fields?.[0]?.message).toContain('netlify is not configured on this engine (configured: nextnet)');
+        await expect(temporal.workflow.getHandle(`onboarding-${client.clientId}`).describe()).rejects.toThrow();
+      } finally {
+        await nextnetOnly.close();
+      }
+    });
+  });
+
   describe('rejects a delivery whose signature does not check out with 401', () => {
     const body = () => JSON.stringify(clientCreatedEvent(uniqueClient()));
 

@@ -7,7 +7,7 @@ import {
   NextNetClient,
   parseRetryAfter,
   ResellerApiError,
-} from '../activities/nextnet-client.js';
+} from '../platforms/nextnet/client.js';
 import { type RunningSimulator, startSimulator } from '../simulator/app.js';
 
 const RESELLER_KEY = 'sk_org_test_reseller_0123456789';

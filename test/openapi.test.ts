@@ -5,9 +5,20 @@ import { z } from 'zod';
 import { createApp, WEBHOOK_BODY_LIMIT_BYTES } from '../api/app.js';
 import { CrmEvent } from '../api/crm-events.js';
 import { expressRoutes, openApiDocument, openApiPath, type OpenApiDocument } from '../api/openapi.js';
-import { ErrorBody, ListOnboardingsQuery, OnboardingList, RetryRequest, StoreSecretRequest } from '../api/ops-schemas.js';
+import {
+  ErrorBody,
+  ListOnboardingsQuery,
+  OnboardingList,
+  ResellerCheck,
+  ResellerSites,
+  ResellerSubmissions,
+  ResellerSubmissionsQuery,
+  RetryRequest,
+  StoreSecretRequest,
+} from '../api/ops-schemas.js';
 import { loadConfig } from '../config/index.js';
 import { createLogger } from '../config/logger.js';
+import { SECRET_NAMES } from '../platforms/catalog.js';
 import { FileVault } from '../vault/index.js';
 import { capturedLogger, serveApi } from './support.js';
 
@@ -64,7 +75,16 @@ describe('the OpenAPI document', () => {
   it('documents every route the API serves with its method, and no route it does not serve', () => {
     const served = expressRoutes(app).map(({ method, path }) => `${method} ${openApiPath(path)}`);
     const documented = operations(document).map(({ method, path }) => `${method.toUpperCase()} ${path}`);
-    expect(served).toEqual(expect.arrayContaining(['POST /webhooks/crm', 'GET /v1/onboardings/{onboardingId}', 'PUT /v1/onboardings/{onboardingId}/secrets/wordpress-api-key']));
+    expect(served).toEqual(
+      expect.arrayContaining([
+        'POST /webhooks/crm',
+        'GET /v1/onboardings/{onboardingId}',
+        'PUT /v1/onboardings/{onboardingId}/secrets/{secretName}',
+        'GET /v1/reseller/sites',
+        'GET /v1/reseller/submissions',
+        'GET /v1/reseller/check',
+      ]),
+    );
     expect([...documented].sort()).toEqual([...served].sort());
   });
 
@@ -119,13 +139,20 @@ describe('the OpenAPI document', () => {
 
   it('takes every other request and response shape from the zod schema its route uses', () => {
     expect(jsonBodySchema(operation('/v1/onboardings/{onboardingId}/retry', 'post')!.requestBody)).toEqual(zodJsonSchema(RetryRequest, 'input'));
-    expect(jsonBodySchema(operation('/v1/onboardings/{onboardingId}/secrets/wordpress-api-key', 'put')!.requestBody)).toEqual(zodJsonSchema(StoreSecretRequest, 'input'));
+    expect(jsonBodySchema(operation('/v1/onboardings/{onboardingId}/secrets/{secretName}', 'put')!.requestBody)).toEqual(zodJsonSchema(StoreSecretRequest, 'input'));
     const list = operation('/v1/onboardings', 'get')!;
     expect(jsonBodySchema(list.responses['200'])).toEqual(zodJsonSchema(OnboardingList, 'output'));
     const query = list.parameters!.filter((p) => p.in === 'query');
     expect(query.map((p) => p.name)).toEqual(Object.keys(ListOnboardingsQuery.shape));
     expect(query.find((p) => p.name === 'pageSize')).toMatchObject({ required: false, schema: { type: 'integer', default: 50, maximum: 200 } });
     expect(query.find((p) => p.name === 'status')?.schema).toMatchObject({ enum: expect.arrayContaining(['awaiting-dns', 'failed']) });
+
+    expect(jsonBodySchema(operation('/v1/reseller/sites', 'get')!.responses['200'])).toEqual(zodJsonSchema(ResellerSites, 'output'));
+    expect(jsonBodySchema(operation('/v1/reseller/submissions', 'get')!.responses['200'])).toEqual(zodJsonSchema(ResellerSubmissions, 'output'));
+    expect(jsonBodySchema(operation('/v1/reseller/check', 'get')!.responses['200'])).toEqual(zodJsonSchema(ResellerCheck, 'output'));
+    const submissionsQuery = operation('/v1/reseller/submissions', 'get')!.parameters!.filter((p) => p.in === 'query');
+    expect(submissionsQuery.map((p) => p.name)).toEqual(Object.keys(ResellerSubmissionsQuery.shape));
+    expect(submissionsQuery[0]).toMatchObject({ name: 'since', required: false, schema: { default: '24h' } });
 
     const errorBody = zodJsonSchema(ErrorBody, 'output');
     // Readiness answers 503 with its own not-ready body; every other failure is the one error shape.
@@ -139,9 +166,23 @@ describe('the OpenAPI document', () => {
   it('lists the answers each ops endpoint can give', () => {
     const statuses = (path: string, method: string) => Object.keys(operation(path, method)!.responses).sort();
     expect(statuses('/v1/onboardings/{onboardingId}/retry', 'post')).toEqual(expect.arrayContaining(['202', '400', '404', '409']));
-    expect(statuses('/v1/onboardings/{onboardingId}/secrets/wordpress-api-key', 'get')).toEqual(expect.arrayContaining(['200', '404', '410']));
-    expect(statuses('/v1/onboardings/{onboardingId}/secrets/wordpress-api-key', 'put')).toEqual(expect.arrayContaining(['200', '201', '404']));
+    expect(statuses('/v1/onboardings/{onboardingId}/secrets/{secretName}', 'get')).toEqual(expect.arrayContaining(['200', '404', '410']));
+    expect(statuses('/v1/onboardings/{onboardingId}/secrets/{secretName}', 'put')).toEqual(expect.arrayContaining(['200', '201', '404']));
+    expect(statuses('/v1/reseller/sites', 'get')).toEqual(['200', '401', '503']);
+    expect(statuses('/v1/reseller/submissions', 'get')).toEqual(['200', '400', '401', '503']);
+    expect(statuses('/v1/reseller/check', 'get')).toEqual(['200', '401']);
     expect(statuses('/v1/onboardings/{onboardingId}/dns-check', 'post')).toEqual(expect.arrayContaining(['202', '404', '409']));
+  });
+
+  it('describes one secrets path for every secret a platform declares, by name', () => {
+    const secretPaths = Object.keys(document.paths).filter((path) => path.includes('/secrets/'));
+    expect(secretPaths).toEqual(['/v1/onboardings/{onboardingId}/secrets/{secretName}']);
+    for (const method of ['get', 'put']) {
+      const parameter = operation(secretPaths[0]!, method)!.parameters!.find((p) => p.name === 'secretName');
+      expect(parameter, method).toMatchObject({ in: 'path', required: true, schema: { type: 'string', enum: SECRET_NAMES } });
+    }
+    expect(SECRET_NAMES).toEqual(expect.arrayContaining(['wordpress-api-key', 'netlify-access-token']));
+    expect(operation(secretPaths[0]!, 'get')!.responses['404']!.description).toContain('unknown_secret');
   });
 });
 

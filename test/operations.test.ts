@@ -271,7 +271,7 @@ describe('finding onboardings', () => {
     expect(description.typedSearchAttributes.get(OnboardingDomain)).toBe(client.domain);
     expect(description.typedSearchAttributes.get(OnboardingStatus)).toBe('completed');
     expect(description.typedSearchAttributes.get(NeedsAttention)).toBe(false);
-    expect(await description.staticSummary()).toBe(`Onboard ${client.domain} for ${client.clientId}`);
+    expect(await description.staticSummary()).toBe(`Onboard ${client.domain} for ${client.clientId} (NextNet)`);
     const history = JSON.stringify(await handle.fetchHistory());
     expect(history).toContain(Buffer.from(JSON.stringify(`Register ${client.domain} with NextNet`)).toString('base64'));
     expect((await handle.query(getStatus)).status).toBe('completed');

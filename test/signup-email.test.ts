@@ -4,7 +4,7 @@ import { createSmtpMailer, isPermanentSmtpRejection, senderDomain } from '../act
 import { composeSignupEmail, escapeHtml } from '../activities/signup-email.js';
 
 const SIGNUP_URL = 'https://app.bediscovered.ai/auth/signup';
-const content = { clientName: 'Acme Plumbing', email: 'owner@acme-plumbing.com', domain: 'acme-plumbing.com', signupUrl: SIGNUP_URL };
+const content = { clientName: 'Acme Plumbing', email: 'owner@acme-plumbing.com', domain: 'acme-plumbing.com', signupUrl: SIGNUP_URL, siteUrl: null };
 
 describe('the signup email', () => {
   it('the subject names the client domain', () => {
@@ -48,6 +48,25 @@ describe('the signup email', () => {
   it('a signup link with a query string stays a valid attribute in the HTML', () => {
     const { html } = composeSignupEmail({ ...content, signupUrl: 'https://app.bediscovered.ai/auth/signup?ref=agency&plan="pro"' });
     expect(html).toContain('href="https://app.bediscovered.ai/auth/signup?ref=agency&amp;plan=&quot;pro&quot;"');
+  });
+
+  it('a Netlify and NextNet plan names the live site and the signup link', () => {
+    const { subject, text, html } = composeSignupEmail({ ...content, siteUrl: 'https://acme-plumbing.com' });
+
+    expect(subject).toBe('Your website and AI search visibility account for acme-plumbing.com are ready');
+    expect(text).toContain('\nhttps://acme-plumbing.com\n');
+    expect(text).toContain(`\n${SIGNUP_URL}\n`);
+    expect(html).toContain('<a href="https://acme-plumbing.com">');
+  });
+
+  it('a Netlify-only plan names the site and no signup link', () => {
+    const { subject, text, html } = composeSignupEmail({ ...content, signupUrl: null, siteUrl: 'https://acme-plumbing.com' });
+
+    expect(subject).toBe('Your website for acme-plumbing.com is ready');
+    expect(text).toContain('https://acme-plumbing.com');
+    expect(text).not.toContain(SIGNUP_URL);
+    expect(text).not.toContain('sign up');
+    expect(html).not.toContain(SIGNUP_URL);
   });
 
   it('escapeHtml escapes the five characters that matter in HTML and leaves the rest', () => {

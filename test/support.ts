@@ -13,9 +13,11 @@ import { freePort } from './free-port.js';
 export { freePort };
 import { createActivities } from '../activities/index.js';
 import { createApp } from '../api/app.js';
-import { BUSINESS_HISTOGRAM_BUCKETS } from '../worker/index.js';
+import { BUSINESS_HISTOGRAM_BUCKETS, createSiteCreationWorker } from '../worker/index.js';
 import { createSmtpMailer, type Mailer } from '../activities/mailer.js';
-import { NextNetClient } from '../activities/nextnet-client.js';
+import { NextNetClient } from '../platforms/nextnet/client.js';
+import { NetlifyClient } from '../platforms/netlify/client.js';
+import type { PlatformName } from '../platforms/catalog.js';
 import { FileSentEmailLedger } from '../activities/sent-email-ledger.js';
 import { createLogger } from '../config/logger.js';
 import { startMailDev, type RunningMailDev } from '../scripts/maildev.js';
@@ -46,6 +48,8 @@ async function installTestRuntime(): Promise<string> {
 }
 
 export const TEST_RESELLER_KEY = 'sk_org_test_reseller_key_0123456789';
+export const TEST_NETLIFY_TOKEN = 'nfr_test_reseller_token_0123456789';
+export const TEST_LOAD_BALANCER_IP = '75.2.60.5';
 export const TEST_EMAIL_FROM = 'Acme Agency <onboarding@agency.test>';
 export const TEST_SIGNUP_URL = 'https://app.bediscovered.ai/auth/signup';
 
@@ -83,10 +87,16 @@ export function uniqueClient(overrides: Partial<ClientDetails> = {}): ClientDeta
   };
 }
 
-/** The real activities, wired to a simulator, a mailer, a vault and a data directory of the test's own. */
-export function testActivities(options: { simulatorBaseUrl: string; vault: SecretVault; mailer: Mailer; logger: Logger; dataDir: string; opsAlertTo?: string }) {
+/** The real activities, wired to a simulator (both platforms and its DNS server), a mailer, a vault and a data directory of the test's own. */
+export function testActivities(options: { simulator: RunningSimulator; vault: SecretVault; mailer: Mailer; logger: Logger; dataDir: string; opsAlertTo?: string }) {
   return createActivities({
-    nextnet: new NextNetClient({ baseUrl: options.simulatorBaseUrl, apiKey: TEST_RESELLER_KEY, timeoutMs: 2_000 }),
+    nextnet: new NextNetClient({ baseUrl: options.simulator.baseUrl, apiKey: TEST_RESELLER_KEY, timeoutMs: 2_000 }),
+    netlify: {
+      client: new NetlifyClient({ baseUrl: netlifyUrlOf(options.simulator), resellerToken: TEST_NETLIFY_TOKEN, timeoutMs: 2_000, userAgent: 'client-onboarding-engine tests (ops@agency.test)' }),
+      loadBalancerIp: TEST_LOAD_BALANCER_IP,
+      dnsResolvers: options.simulator.dns ? [options.simulator.dns.address] : [],
+      paymentMethodId: 'pm_test_0001',
+    },
     vault: options.vault,
     mailer: options.mailer,
     sentEmails: new FileSentEmailLedger(path.join(options.dataDir, 'sent-emails')),
@@ -107,7 +117,12 @@ export interface TestStack {
   temporalAddress: string;
   /** The worker's Prometheus endpoint (SDK and business metrics). */
   metricsUrl: string;
-  startOnboarding(client: ClientDetails, settings?: Partial<OnboardingSettings>): Promise<WorkflowHandle<typeof onboardClient>>;
+  /** Starts an onboarding of the plan's platforms (default: NextNet alone, the shape before plans). */
+  startOnboarding(client: ClientDetails, settings?: Partial<OnboardingSettings>, services?: PlatformName[]): Promise<WorkflowHandle<typeof onboardClient>>;
+  /** The simulator's Netlify API base URL. */
+  netlifyUrl: string;
+  /** The worker's activities, for tests that run one directly (MockActivityEnvironment). */
+  activities: ReturnType<typeof testActivities>;
   simulatorCall(method: string, path: string, body?: unknown): Promise<unknown>;
   /** Runs `fn` while the simulator verifies no domain by itself (tests verify by hand), then restores the delay. */
   whileDnsNeverVerifies(fn: () => Promise<void>): Promise<void>;
@@ -118,26 +133,34 @@ export interface TestStack {
  * The real parts an onboarding touches, on random ports: the shared Temporal dev server, a worker on its own
  * task queue, the NextNet simulator over HTTP, MailDev over SMTP and a vault in a temp directory.
  */
-export async function startTestStack(options: { dnsVerifyAfterMs?: number | null } = {}): Promise<TestStack> {
+export async function startTestStack(options: { dnsVerifyAfterMs?: number | null; siteCreatesPerMinute?: number } = {}): Promise<TestStack> {
   const metricsUrl = await installTestRuntime();
   const temporalAddress = inject('temporalAddress');
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'onboarding-stack-'));
   const { logger, lines } = capturedLogger();
-  const simulator = await startSimulator({ apiKeys: [TEST_RESELLER_KEY], dnsVerifyAfterMs: options.dnsVerifyAfterMs ?? 300 });
+  const simulator = await startSimulator({
+    apiKeys: [TEST_RESELLER_KEY],
+    netlifyResellerTokens: [TEST_NETLIFY_TOKEN],
+    netlify: { loadBalancerIp: TEST_LOAD_BALANCER_IP, siteCreatesPerMinute: 1_000 },
+    dnsVerifyAfterMs: options.dnsVerifyAfterMs ?? 300,
+    dns: { port: 0 },
+  });
   const mail = await startMailDev({ smtpPort: await freePort(), webPort: await freePort(), mailDirectory: path.join(dataDir, 'mail') });
   const vault = new FileVault(path.join(dataDir, 'vault'), Buffer.alloc(32, 7), logger);
   const mailer = createSmtpMailer(mail.smtpUrl, TEST_EMAIL_FROM);
   const taskQueue = `onboarding-test-${Math.random().toString(36).slice(2, 10)}`;
 
   const nativeConnection = await NativeConnection.connect({ address: temporalAddress });
+  const activities = testActivities({ simulator, vault, mailer, logger, dataDir, opsAlertTo: 'ops@agency.test' });
   const worker = await Worker.create({
     connection: nativeConnection,
     taskQueue,
     workflowBundle: { codePath: inject('workflowBundlePath') },
-    activities: testActivities({ simulatorBaseUrl: simulator.baseUrl, vault, mailer, logger, dataDir, opsAlertTo: 'ops@agency.test' }),
+    activities,
     shutdownGraceTime: '1 second',
   });
-  const workerRun = worker.run();
+  const siteWorker = await createSiteCreationWorker({ connection: nativeConnection, taskQueue, activities, perMinute: options.siteCreatesPerMinute ?? 6_000 });
+  const workerRun = Promise.all([worker.run(), siteWorker.run()]);
   const connection = await Connection.connect({ address: temporalAddress });
   const client = new Client({ connection });
 
@@ -160,9 +183,11 @@ export async function startTestStack(options: { dnsVerifyAfterMs?: number | null
     taskQueue,
     temporalAddress,
     metricsUrl,
-    async startOnboarding(details, settings = {}) {
+    netlifyUrl: netlifyUrlOf(simulator),
+    activities,
+    async startOnboarding(details, settings = {}, services = ['nextnet']) {
       const onboardingId = onboardingIdFor(details.clientId);
-      const input: OnboardingInput = { onboardingId, client: details, settings: { ...FAST_SETTINGS, ...settings }, receivedAt: new Date().toISOString() };
+      const input: OnboardingInput = { onboardingId, client: details, settings: { ...FAST_SETTINGS, ...settings }, services, receivedAt: new Date().toISOString() };
       return client.workflow.start<typeof onboardClient>(ONBOARDING_WORKFLOW_TYPE, { workflowId: onboardingId, taskQueue, args: [input] });
     },
     simulatorCall,
@@ -176,6 +201,7 @@ export async function startTestStack(options: { dnsVerifyAfterMs?: number | null
     },
     async close() {
       worker.shutdown();
+      siteWorker.shutdown();
       await workerRun;
       await connection.close();
       await nativeConnection.close();
@@ -185,6 +211,10 @@ export async function startTestStack(options: { dnsVerifyAfterMs?: number | null
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+export function netlifyUrlOf(simulator: RunningSimulator): string {
+  return `${simulator.url}/netlify/api/v1`;
 }
 
 /** Polls until the check passes or the time is up; for states reached asynchronously. */
@@ -219,16 +249,18 @@ export function signedDelivery(body: string, options: { secret?: string; id?: st
   };
 }
 
-export function clientCreatedEvent(client: Partial<ClientDetails> & { clientId: string }) {
+export function clientCreatedEvent(client: Partial<ClientDetails> & { clientId: string; services?: string[] }) {
   return { type: 'client.created', timestamp: new Date().toISOString(), data: client };
 }
 
 /** Runs the API's express app on a random port over real HTTP. */
-export async function serveApi(options: { temporal: Client; vault: FileVault; taskQueue: string; logger?: ReturnType<typeof createLogger>; offboardingGraceMs?: number }) {
+export async function serveApi(options: { temporal: Client; vault: FileVault; taskQueue: string; logger?: ReturnType<typeof createLogger>; offboardingGraceMs?: number; defaultServices?: PlatformName[]; availableServices?: PlatformName[] }) {
   const app = createApp({
     config: {
       webhookSecret: TEST_WEBHOOK_SECRET,
       opsApiToken: TEST_OPS_TOKEN,
+      availableServices: options.availableServices ?? ['netlify', 'nextnet'],
+      defaultServices: options.defaultServices ?? ['nextnet'],
       temporal: { address: 'unused', namespace: 'default', taskQueue: options.taskQueue, startsOwnServer: false, workflowBundlePath: undefined, apiKey: undefined, tls: undefined },
       dns: { pollInitialMs: FAST_SETTINGS.dnsPollInitialMs, pollMaxMs: FAST_SETTINGS.dnsPollMaxMs, deadlineMs: FAST_SETTINGS.dnsDeadlineMs },
       offboardingGraceMs: options.offboardingGraceMs ?? 0,

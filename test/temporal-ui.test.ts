@@ -19,7 +19,8 @@ let browser: Browser | undefined;
 
 beforeAll(async () => {
   stack = await startTestStack({ dnsVerifyAfterMs: 300 });
-  api = await serveApi({ temporal: stack.client, vault: stack.vault, taskQueue: stack.taskQueue });
+  // Both platforms, the development default: the README's picture shows a whole onboarding.
+  api = await serveApi({ temporal: stack.client, vault: stack.vault, taskQueue: stack.taskQueue, defaultServices: ['netlify', 'nextnet'] });
 });
 afterAll(async () => {
   await browser?.close();
@@ -87,11 +88,12 @@ describe('the Temporal Web UI', () => {
       await page.getByRole('tab', { name: 'User Metadata' }).click();
 
       const summary = userMetadataPanel(page, 'Summary');
-      await expect.poll(() => summary.innerText(), { timeout: UI_TIMEOUT_MS }).toBe(`Onboard ${onboarding.domain} for ${onboarding.clientId}`);
+      await expect.poll(() => summary.innerText(), { timeout: UI_TIMEOUT_MS }).toBe(`Onboard ${onboarding.domain} for ${onboarding.clientId} (Netlify + NextNet)`);
       const currentDetails = userMetadataPanel(page, 'Current Details');
       // `**completed**` in the workflow's current details, rendered as markdown.
       await currentDetails.locator('strong', { hasText: /^completed$/ }).waitFor();
-      expect(await currentDetails.innerText()).toContain(`${onboarding.domain} (CRM client ${onboarding.clientId})`);
+      expect(await currentDetails.innerText()).toContain(`${onboarding.domain} (CRM client ${onboarding.clientId}; Netlify + NextNet)`);
+      expect(await currentDetails.innerText()).toContain(`Site: https://${onboarding.domain}`);
       expect(await currentDetails.innerText()).toContain('Signup email sent');
       const screenshot = await page.screenshot({ path: DEBUG_SCREENSHOT, fullPage: true });
       // The README's picture changes only when someone asks for it, not on every test run.
@@ -101,6 +103,7 @@ describe('the Temporal Web UI', () => {
       const pageText = () => page.locator('body').innerText();
       await expect.poll(pageText, { timeout: UI_TIMEOUT_MS }).toContain('"OnboardingStatus": "completed"');
       expect(await pageText()).toContain(`"OnboardingDomain": "${onboarding.domain}"`);
+      expect(await pageText()).toContain('"OnboardingPlatforms"');
     } catch (error) {
       await page.screenshot({ path: FAILURE_SCREENSHOT, fullPage: true }).catch(() => {});
       console.error(`The page when the browser test failed: ${FAILURE_SCREENSHOT}`);

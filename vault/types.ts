@@ -1,8 +1,11 @@
 /**
- * Where one-time secrets (the WordPress plugin key) live. The workflow only ever sees a reference.
- * One backend today (an encrypted file store); a HashiCorp Vault KV v2 backend implements the same interface.
+ * Where one-time secrets (NextNet's WordPress key, Netlify's access token: whatever the platforms declare) live.
+ * The workflow only ever sees a reference. One backend today (an encrypted file store); a HashiCorp Vault KV v2
+ * backend implements the same interface.
  */
-export type SecretName = 'wordpress-api-key';
+import { secretReference as referenceOf, type SecretName } from '../platforms/catalog.js';
+
+export type { SecretName };
 
 export interface SecretRef {
   onboardingId: string;
@@ -36,5 +39,5 @@ export class SecretRevokedError extends Error {
 }
 
 export function secretReference(ref: SecretRef): string {
-  return `vault:${ref.onboardingId}/${ref.name}`;
+  return referenceOf(ref.onboardingId, ref.name);
 }

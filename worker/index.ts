@@ -4,7 +4,9 @@ import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel, type W
 import type { Logger } from 'pino';
 import { createActivities } from '../activities/index.js';
 import { createSmtpMailer } from '../activities/mailer.js';
-import { NextNetClient } from '../activities/nextnet-client.js';
+import { NetlifyClient } from '../platforms/netlify/client.js';
+import { siteCreationQueueFor } from '../platforms/netlify/platform.js';
+import { NextNetClient } from '../platforms/nextnet/client.js';
 import { FileSentEmailLedger } from '../activities/sent-email-ledger.js';
 import type { Config } from '../config/index.js';
 import { temporalConnectionOptions } from '../config/temporal-connection.js';
@@ -21,12 +23,33 @@ export interface OnboardingWorkerOptions {
   workflowBundlePath?: string;
 }
 
-/** Builds the worker that runs onboarding workflows and their activities on the configured task queue. */
-export async function createOnboardingWorker(options: OnboardingWorkerOptions): Promise<{ worker: Worker; close(): void }> {
+export interface OnboardingWorkers {
+  /** The worker of the main task queue (workflows and every activity). */
+  worker: Worker;
+  /** Runs every worker until all have stopped (each drains on SIGINT/SIGTERM by itself). */
+  run(): Promise<void>;
+  shutdown(): void;
+  close(): void;
+}
+
+/**
+ * Builds the worker that runs onboarding workflows and their activities on the configured task queue, and the one
+ * that creates Netlify sites from their own throttled queue (the limit holds across every worker of that queue).
+ */
+export async function createOnboardingWorker(options: OnboardingWorkerOptions): Promise<OnboardingWorkers> {
   const { config, logger } = options;
   const mailer = createSmtpMailer(config.email.smtpUrl, config.email.from);
+  const available = new Set(config.availableServices);
   const activities = createActivities({
-    nextnet: new NextNetClient({ baseUrl: config.reseller.apiUrl, apiKey: config.reseller.apiKey, timeoutMs: config.reseller.timeoutMs }),
+    nextnet: available.has('nextnet') ? new NextNetClient({ baseUrl: config.reseller.apiUrl, apiKey: config.reseller.apiKey, timeoutMs: config.reseller.timeoutMs }) : undefined,
+    netlify: available.has('netlify')
+      ? {
+          client: new NetlifyClient({ baseUrl: config.netlify.apiUrl, resellerToken: config.netlify.resellerToken, timeoutMs: config.netlify.timeoutMs, userAgent: config.netlify.userAgent }),
+          loadBalancerIp: config.netlify.loadBalancerIp,
+          dnsResolvers: config.dnsResolvers,
+          paymentMethodId: config.netlify.paymentMethodId,
+        }
+      : undefined,
     vault: options.vault,
     mailer,
     sentEmails: new FileSentEmailLedger(path.resolve(config.dataDir, 'sent-emails')),
@@ -46,7 +69,33 @@ export async function createOnboardingWorker(options: OnboardingWorkerOptions): 
     ...workflowSource,
     shutdownGraceTime: '10 seconds',
   });
-  return { worker, close: () => mailer.close() };
+  const siteCreation = await createSiteCreationWorker({ connection: options.connection, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue, activities, perMinute: config.netlify.siteCreatesPerMinute });
+  const workers = [worker, siteCreation];
+  return {
+    worker,
+    run: async () => {
+      await Promise.all(workers.map((w) => w.run()));
+    },
+    shutdown: () => {
+      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+    },
+    close: () => mailer.close(),
+  };
+}
+
+/**
+ * The worker of Netlify site creations: only that activity, from its own queue, at most `perMinute` a minute across
+ * all workers (Temporal's task-queue rate limit); 429s still arrive now and then and wait for Netlify's reset.
+ */
+export async function createSiteCreationWorker(options: { connection: NativeConnection; namespace?: string; taskQueue: string; activities: Pick<ReturnType<typeof createActivities>, 'ensureNetlifySite'>; perMinute: number }): Promise<Worker> {
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.namespace,
+    taskQueue: siteCreationQueueFor(options.taskQueue),
+    activities: { ensureNetlifySite: options.activities.ensureNetlifySite },
+    maxTaskQueueActivitiesPerSecond: options.perMinute / 60,
+    shutdownGraceTime: '10 seconds',
+  });
 }
 
 export async function connectWorker(config: Config): Promise<NativeConnection> {

@@ -9,7 +9,7 @@ const logger = createLogger({ level: config.logLevel, name: 'worker' });
 configureTemporalRuntime({ logger, metricsAddress: config.workerMetricsAddress });
 const { vault } = await openVault(config, logger);
 const connection = await connectWorker(config);
-const { worker, close } = await createOnboardingWorker({
+const workers = await createOnboardingWorker({
   config,
   logger,
   vault,
@@ -18,8 +18,8 @@ const { worker, close } = await createOnboardingWorker({
 });
 logger.info({ taskQueue: config.temporal.taskQueue, temporal: config.temporal.address, metrics: `http://${config.workerMetricsAddress}/metrics` }, 'worker started');
 try {
-  await worker.run();
+  await workers.run();
 } finally {
-  close();
+  workers.close();
   await connection.close();
 }

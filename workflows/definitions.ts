@@ -3,6 +3,10 @@
  * Imported by the workflow, the activities (types only) and the API.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { PlatformName } from '../platforms/catalog.js';
+import type { DnsRecordCheck, NetlifyProgress } from '../platforms/netlify/platform.js';
+
+export type { PlatformName };
 
 export const ONBOARDING_WORKFLOW_TYPE = 'onboardClient';
 export const OFFBOARDING_WORKFLOW_TYPE = 'offboardClient';
@@ -45,6 +49,8 @@ export interface OnboardingInput {
   client: ClientDetails;
   settings: OnboardingSettings;
   receivedAt: string;
+  /** The platforms of the client's plan, e.g. `['netlify', 'nextnet']`. Absent in runs started before plans: NextNet only. */
+  services?: PlatformName[];
   /** Set when the workflow continues as new, or when a failed onboarding is retried: everything done so far. */
   carried?: OnboardingStatus;
   /** Set when ops retry a failed or cancelled onboarding: it resumes at the step that failed. */
@@ -76,9 +82,14 @@ export interface ChangeRecord {
   resumesAt: StepName;
 }
 
-export type OnboardingPhase = 'registering' | 'awaiting-dns' | 'sending-signup-email' | 'completed' | 'failed' | 'cancelled';
+export type OnboardingPhase = 'registering' | 'awaiting-dns' | 'securing-tls' | 'sending-signup-email' | 'completed' | 'failed' | 'cancelled';
 
-export type StepName = 'register' | 'secure-wordpress-key' | 'await-dns' | 'send-signup-email';
+/**
+ * Every step an onboarding can take, in the order they run. A plan takes the steps of its platforms plus the
+ * shared ones (`await-dns`, `send-signup-email`); which platform owns which is in `platforms/steps.ts`.
+ */
+export const STEP_ORDER = ['netlify-account', 'register', 'secure-wordpress-key', 'netlify-site', 'await-dns', 'tls', 'send-signup-email'] as const;
+export type StepName = (typeof STEP_ORDER)[number];
 
 export interface StepRecord {
   name: StepName;
@@ -89,7 +100,7 @@ export interface StepRecord {
 }
 
 export interface AttentionItem {
-  code: 'wordpress-key-lost' | 'dns-stalled' | 'reseller-failing' | 'email-failing';
+  code: 'wordpress-key-lost' | 'dns-stalled' | 'tls-stalled' | 'reseller-failing' | 'email-failing';
   reason: string;
   since: string;
 }
@@ -116,6 +127,10 @@ export interface DnsProgress {
   deadlineAt: string | null;
   verifiedAt: string | null;
   nextIntervalMs: number | null;
+  /** Netlify: the client's DNS records as the engine's own check found them, each with what to fix. */
+  records?: DnsRecordCheck[];
+  /** What the phase still waits for, one line per platform ("NextNet: verification_status pending"). */
+  waitingFor?: string[];
 }
 
 export interface OnboardingStatus {
@@ -126,11 +141,16 @@ export interface OnboardingStatus {
   client: ClientDetails;
   settings: OnboardingSettings;
   changes: ChangeRecord[];
+  /** The plan's platforms; absent in runs started before plans (NextNet only). */
+  services?: PlatformName[];
   status: OnboardingPhase;
   needsAttention: { reason: string; since: string; items: AttentionItem[] } | null;
   failure: { reason: string; type: string; at: string } | null;
   steps: StepRecord[];
+  /** NextNet's registration (null until registered, or when the plan has no NextNet). */
   registration: RegistrationOutcome | null;
+  /** The client's Netlify user, token reference, site and certificate (absent when the plan has no Netlify). */
+  netlify?: NetlifyProgress | null;
   dns: DnsProgress;
   signupEmail: { sentAt: string; messageId: string } | null;
   startedAt: string;
@@ -153,6 +173,10 @@ export interface OffboardingInput {
   domain: string | null;
   /** NextNet's id of the registered domain, when the onboarding got that far. */
   domainId: string | null;
+  /** Whether the domain was registered with NextNet; absent in offboardings from before plans (then: `domain` set). */
+  registeredAtNextNet?: boolean;
+  /** The client's Netlify site, when the onboarding created one. */
+  netlifySite?: { id: string; name: string } | null;
   /** Whether the onboarding was still running when the churn arrived, and so must be stopped. */
   onboardingRunning: boolean;
   graceMs: number;
@@ -172,6 +196,8 @@ export interface OffboardingStatus {
   removeAfter: string;
   onboardingCancelled: boolean;
   removal: 'removed' | 'already-gone' | 'nothing-registered' | null;
+  /** What became of the client's Netlify site (absent when it had none). */
+  siteRemoval?: 'removed' | 'already-gone' | null;
   secretsRevoked: boolean;
   reactivatedAt: string | null;
   updatedAt: string;
@@ -187,4 +213,5 @@ export const FailureTypes = {
   domainOwnedElsewhere: 'DomainOwnedElsewhere',
   domainRemoved: 'DomainRemoved',
   emailRejected: 'EmailRejected',
+  siteRemoved: 'SiteRemoved',
 } as const;

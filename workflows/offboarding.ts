@@ -68,10 +68,17 @@ export async function offboardClient(input: OffboardingInput): Promise<Offboardi
   }
 
   enterPhase('removing');
-  status.removal = input.domain
+  const registeredAtNextNet = input.registeredAtNextNet ?? input.domain !== null;
+  status.removal = input.domain && registeredAtNextNet
     ? await reseller.releaseDomain.executeWithOptions({ ...resellerCallOptions, summary: `Remove ${input.domain} from NextNet (client churned)` }, [{ domain: input.domain, domainId: input.domainId }])
     : 'nothing-registered';
-  await reseller.revokeClientSecrets.executeWithOptions({ ...resellerCallOptions, summary: 'Revoke the client WordPress key in the vault' }, [
+  // Only offboardings of clients with a Netlify site have this step; earlier ones replay without it.
+  if (input.netlifySite) {
+    status.siteRemoval = await reseller.deleteNetlifySite.executeWithOptions({ ...resellerCallOptions, summary: `Delete the Netlify site ${input.netlifySite.name} (client churned)` }, [
+      { siteId: input.netlifySite.id, domain: input.domain ?? input.netlifySite.name },
+    ]);
+  }
+  await reseller.revokeClientSecrets.executeWithOptions({ ...resellerCallOptions, summary: "Revoke the client's secrets in the vault" }, [
     { onboardingId: input.onboardingId, reason: `client churned at ${input.churnedAt}` },
   ]);
   status.secretsRevoked = true;
@@ -84,10 +91,10 @@ function describeForOps(status: OffboardingStatus): string {
     case 'grace-period':
       return `**Churned** — ${status.domain ?? 'no domain'} (CRM client ${status.clientId}) will be removed at ${status.removeAfter} unless the client is reactivated.`;
     case 'removing':
-      return `**Removing** ${status.domain ?? 'no domain'} from NextNet and revoking the client's secrets.`;
+      return `**Removing** ${status.domain ?? 'no domain'} from the client's platforms and revoking its secrets.`;
     case 'reactivated':
       return `**Reactivated** at ${status.reactivatedAt}; nothing was removed.`;
     case 'offboarded':
-      return `**Offboarded**: ${status.domain ?? 'no domain'} ${status.removal === 'removed' ? 'removed from NextNet' : `(${status.removal})`}; WordPress key revoked.`;
+      return `**Offboarded**: ${status.domain ?? 'no domain'} ${status.removal === 'removed' ? 'removed from NextNet' : `(${status.removal})`}${status.siteRemoval ? `; Netlify site ${status.siteRemoval === 'removed' ? 'deleted' : 'already gone'}` : ''}; secrets revoked.`;
   }
 }

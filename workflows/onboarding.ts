@@ -5,7 +5,7 @@ import {
   continueAsNew,
   isCancellation,
   log,
-  metricMeter,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -13,11 +13,15 @@ import {
   workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
-import type { OnboardingActivities } from '../activities/index.js';
+import type { SharedActivities } from '../activities/index.js';
+import { orderedPlan, platformOf, type PlatformName } from '../platforms/catalog.js';
+import { PLATFORM_STEPS } from '../platforms/steps.js';
+import { alertOptions, mailOptions } from './activity-options.js';
 import {
   checkDnsNow,
   getStatus,
   retryOnboarding,
+  STEP_ORDER,
   type AttentionItem,
   type ChangeRecord,
   type ClientCorrections,
@@ -30,34 +34,40 @@ import {
   type StepName,
   type StepRecord,
 } from './definitions.js';
-import { alertOptions, mailOptions, resellerCallOptions } from './activity-options.js';
+import { completedCounter, dnsWait, failedCounter, webhookToCompletion } from './metrics.js';
+import { onboardClientV1 } from './onboarding-v1.js';
 import { NeedsAttention, OnboardingDomain, OnboardingStatus as OnboardingStatusKey } from './search-attributes.js';
+import { SETUP_STAGES, type PlatformSteps, type StepContext } from './step-context.js';
 
-const reseller = proxyActivities<OnboardingActivities>(resellerCallOptions);
-const mail = proxyActivities<OnboardingActivities>(mailOptions);
-const alerts = proxyActivities<OnboardingActivities>(alertOptions);
+const mail = proxyActivities<SharedActivities>(mailOptions);
+const alerts = proxyActivities<SharedActivities>(alertOptions);
 
 const DEFAULT_DNS_CHECKS_PER_RUN = 200;
 const DEFAULT_STALL_ALERT_MS = 15 * 60_000;
-// Fields that NextNet holds on the client user or domain itself: changing them means registering again.
-const REGISTRATION_IDENTITY_FIELDS = ['email', 'domain'] as const;
+/** Runs started before this patch are NextNet-only onboardings of the frozen `onboardClientV1`. */
+export const PLAN_PATCH = 'onboarding-plan';
+/** Onboardings started before plans existed covered NextNet only. */
+const LEGACY_PLAN: PlatformName[] = ['nextnet'];
 
-const completedCounter = metricMeter.createCounter('onboardings_completed', 'onboardings', 'Onboardings that sent the signup email');
-const failedCounter = metricMeter.createCounter('onboardings_failed', 'onboardings', 'Onboardings that ended failed');
-const webhookToCompletion = metricMeter.createHistogram('onboarding_webhook_to_completion', 'float', 'seconds', 'Time from the CRM webhook to the signup email');
-const dnsWait = metricMeter.createHistogram('onboarding_dns_wait', 'float', 'seconds', 'Time spent waiting for DNS verification');
-
-/** Onboards one client: register with NextNet, keep the WordPress key safe, wait for DNS, send the signup email. */
+/**
+ * Onboards one client onto the platforms of its plan: each platform's setup steps (Netlify user and token, NextNet
+ * registration, Netlify site), one DNS phase for all of them, what follows DNS (Netlify's certificate), then the
+ * signup email. Platform rules live in `platforms/<name>/steps.ts`; this function only runs the plan.
+ */
 export async function onboardClient(input: OnboardingInput): Promise<OnboardingStatus> {
+  if (!patched(PLAN_PATCH)) return onboardClientV1(input);
+
   const { settings, onboardingId } = input;
-  const status: OnboardingStatus = input.carried ? { ...input.carried, runs: input.carried.runs + 1 } : newStatus(input);
-  let dnsCheckRequested = false;
-  let registrationRestartRequested = false;
-  // Set by a retry that corrects the email or domain of a registered client: the old registration goes first.
-  const pending: { release: { domain: string; domainId: string } | null } = { release: null };
+  const plan = orderedPlan(input.services ?? input.carried?.services ?? LEGACY_PLAN);
+  const platforms: PlatformSteps[] = plan.map((name) => PLATFORM_STEPS[name]);
+  const status: OnboardingStatus = input.carried ? adoptCarried(input.carried, plan) : newStatus(input, plan);
+  let wakeRequested = false;
+  let correctionPending: OnboardingStatus | null = null;
+  const stallAlertMs = settings.stallAlertMs ?? DEFAULT_STALL_ALERT_MS;
 
   const now = () => new Date().toISOString();
   const step = (name: StepName): StepRecord => status.steps.find((s) => s.name === name)!;
+  const isFinished = (name: StepName) => ['done', 'skipped', 'needs-attention'].includes(step(name).state);
   const publish = () => {
     status.updatedAt = now();
     upsertSearchAttributes([
@@ -69,14 +79,6 @@ export async function onboardClient(input: OnboardingInput): Promise<OnboardingS
   };
   const enterPhase = (phase: OnboardingPhase) => {
     status.status = phase;
-    publish();
-  };
-  const begin = (name: StepName) => {
-    Object.assign(step(name), { state: 'running', startedAt: step(name).startedAt ?? now(), finishedAt: null });
-    publish();
-  };
-  const finish = (name: StepName, state: StepRecord['state'], detail: string | null = null) => {
-    Object.assign(step(name), { state, finishedAt: now(), detail });
     publish();
   };
   const raiseAttention = async (code: AttentionItem['code'], reason: string) => {
@@ -91,48 +93,69 @@ export async function onboardClient(input: OnboardingInput): Promise<OnboardingS
     }
   };
   const clearAttention = (code: AttentionItem['code']) => {
-    const items = (status.needsAttention?.items ?? []).filter((item) => item.code !== code);
+    if (!status.needsAttention?.items.some((item) => item.code === code)) return;
+    const items = status.needsAttention.items.filter((item) => item.code !== code);
     status.needsAttention = items.length ? summariseAttention(items) : null;
     publish();
   };
-  const summary = (text: string): ActivityOptions => ({ summary: text });
-  /**
-   * Awaits an activity that retries until it succeeds; if it is still failing after `stallAlertMs`, a person is told
-   * (needs attention, plus an alert), and the alert clears once it succeeds.
-   */
-  const tellIfStuck = async <T>(code: 'reseller-failing' | 'email-failing', what: string, work: Promise<T>): Promise<T> => {
-    let settled = false;
-    const watched = work.finally(() => {
-      settled = true;
-    });
-    watched.catch(() => undefined);
-    if (!(await condition(() => settled, settings.stallAlertMs ?? DEFAULT_STALL_ALERT_MS))) {
-      await raiseAttention(code, `${what} has been failing for ${formatDuration(settings.stallAlertMs ?? DEFAULT_STALL_ALERT_MS)} and is still retrying; the pending activity in the Temporal UI shows the last error`);
-    }
-    const result = await watched;
-    clearAttention(code);
-    return result;
+  const ctx: StepContext = {
+    onboardingId,
+    settings,
+    status,
+    begin(name) {
+      Object.assign(step(name), { state: 'running', startedAt: step(name).startedAt ?? now(), finishedAt: null });
+      publish();
+    },
+    finish(name, state, detail = null) {
+      Object.assign(step(name), { state, finishedAt: now(), detail });
+      publish();
+    },
+    raiseAttention,
+    clearAttention,
+    async call<T>(what: string, work: Promise<T>, code: 'reseller-failing' | 'email-failing' = 'reseller-failing'): Promise<T> {
+      let settled = false;
+      const watched = work.finally(() => {
+        settled = true;
+      });
+      watched.catch(() => undefined);
+      if (!(await condition(() => settled, stallAlertMs))) {
+        await raiseAttention(code, `${what} has been failing for ${formatDuration(stallAlertMs)} and is still retrying; the pending activity in the Temporal UI shows the last error`);
+      }
+      const result = await watched;
+      clearAttention(code);
+      return result;
+    },
+    withSummary: (options: ActivityOptions, summary: string) => ({ ...options, summary }),
+    async sleep(ms) {
+      wakeRequested = false;
+      await condition(() => wakeRequested || correctionPending !== null, ms);
+    },
+    restartRequested: () => correctionPending !== null,
   };
-  /** On retry: ops may have stored a regenerated key (PUT .../secrets/wordpress-api-key) after "WordPress key lost". */
-  const recheckLostKey = async () => {
-    if (!status.needsAttention?.items.some((i) => i.code === 'wordpress-key-lost')) return;
-    if (!(await reseller.checkStoredKey({ onboardingId }))) return;
-    clearAttention('wordpress-key-lost');
-    finish('secure-wordpress-key', 'done', 'regenerated key stored by ops');
-    if (status.registration) status.registration = { ...status.registration, wordpressKey: 'stored', keyReference: `vault:${onboardingId}/wordpress-api-key` };
+
+  /** Marks a step and every later one of the plan as not done, and lets each platform forget what they produced. */
+  const rewindFrom = (from: StepName) => {
+    const rewound = STEP_ORDER.slice(STEP_ORDER.indexOf(from)).filter((name) => status.steps.some((s) => s.name === name));
+    for (const name of rewound) Object.assign(step(name), { state: 'pending', startedAt: null, finishedAt: null, detail: null });
+    for (const platform of platforms) platform.forget(status, rewound);
+    if (rewound.includes('await-dns')) status.dns = emptyDnsProgress();
+    status.signupEmail = null;
   };
 
   /** Applies a retry: records the corrections, and rewinds to the first step they (or the failure) invalidate. */
   const applyRetry = (retry: RetryInstruction): RetryOutcome => {
+    // A snapshot (the workflow sandbox has no structuredClone): what the platforms held before the correction.
+    const before = JSON.parse(JSON.stringify(status)) as OnboardingStatus;
     const change = recordCorrections(status, retry);
     const changedFields = Object.keys(change.fields);
-    const identityChanged = changedFields.some((f) => (REGISTRATION_IDENTITY_FIELDS as readonly string[]).includes(f));
-    if (identityChanged && status.registration) {
-      pending.release = { domain: status.registration.host, domainId: status.registration.domainId };
-      rewindTo(status, 'register');
-    }
+    const redo = platforms.flatMap((platform) => platform.redoAfterCorrection(before, changedFields));
     const failed = status.steps.find((s) => s.state === 'failed');
-    if (failed) rewindTo(status, failed.name);
+    const first = STEP_ORDER.find((name) => redo.includes(name) || failed?.name === name);
+    if (redo.length > 0) {
+      correctionPending = before;
+      status.needsAttention = null;
+    }
+    if (first) rewindFrom(first);
     status.failure = null;
     // A retry restarts the DNS clock (deadline and backoff) and looks again at what needed attention.
     if (status.dns.waitingSince !== null) status.dns.deadlineAt = new Date(Date.now() + settings.dnsDeadlineMs).toISOString();
@@ -143,16 +166,16 @@ export async function onboardClient(input: OnboardingInput): Promise<OnboardingS
 
   setHandler(getStatus, () => status);
   setHandler(checkDnsNow, () => {
-    dnsCheckRequested = true;
+    wakeRequested = true;
   });
   setHandler(
     retryOnboarding,
     async (retry) => {
       const outcome = applyRetry(retry);
-      if (pending.release) registrationRestartRequested = true;
-      dnsCheckRequested = true;
-      await recheckLostKey();
+      wakeRequested = true;
+      for (const platform of platforms) await platform.recheckAfterRetry?.(ctx);
       clearAttention('dns-stalled');
+      clearAttention('tls-stalled');
       publish();
       return outcome;
     },
@@ -174,42 +197,50 @@ export async function onboardClient(input: OnboardingInput): Promise<OnboardingS
   publish();
 
   try {
-    if (input.retry) await recheckLostKey();
+    if (input.retry) for (const platform of platforms) await platform.recheckAfterRetry?.(ctx);
     for (;;) {
-      if (pending.release) {
-        const previous = pending.release;
-        await tellIfStuck(
-          'reseller-failing',
-          `Removing ${previous.domain} from NextNet`,
-          reseller.releaseDomain.executeWithOptions({ ...resellerCallOptions, ...summary(`Remove ${previous.domain} from NextNet (corrected on retry)`) }, [{ domainId: previous.domainId, domain: previous.domain }]),
-        );
-        pending.release = null;
-        registrationRestartRequested = false;
+      if (correctionPending) {
+        const previous: OnboardingStatus = correctionPending;
+        correctionPending = null;
+        for (const platform of platforms) await platform.releaseOldIdentity?.(ctx, previous);
+      }
+      for (const stage of SETUP_STAGES) {
+        for (const phase of phasesOf(platforms, stage)) {
+          if (phase.steps.every(isFinished)) continue;
+          if (status.status !== 'registering') enterPhase('registering');
+          await phase.run(ctx);
+        }
       }
 
-      if (status.registration === null) await registerClient();
-
-      if (step('await-dns').state !== 'done') {
+      if (!isFinished('await-dns')) {
         enterPhase('awaiting-dns');
-        const outcome = await awaitDnsVerification();
-        if (outcome === 'restart-registration') continue;
+        if ((await awaitDns()) === 'corrected') continue;
       }
+
+      const afterDns = phasesOf(platforms, 'after-dns').filter((phase) => !phase.steps.every(isFinished));
+      for (const phase of afterDns) {
+        enterPhase('securing-tls');
+        await phase.run(ctx);
+      }
+      if (correctionPending) continue;
 
       if (status.signupEmail === null) {
         enterPhase('sending-signup-email');
-        begin('send-signup-email');
-        status.signupEmail = await tellIfStuck(
-          'email-failing',
+        ctx.begin('send-signup-email');
+        status.signupEmail = await ctx.call(
           'Sending the signup email',
-          mail.sendSignupEmail.executeWithOptions({ ...mailOptions, ...summary(`Email the signup link to the client of ${status.domain}`) }, [{ onboardingId, client: status.client }]),
+          mail.sendSignupEmail.executeWithOptions(ctx.withSummary(mailOptions, `Email the client of ${status.domain} what is ready`), [
+            { onboardingId, client: status.client, services: plan, siteUrl: status.netlify?.site ? `https://${status.domain}` : null },
+          ]),
+          'email-failing',
         );
-        finish('send-signup-email', 'done', `sent to the client's registered address`);
+        ctx.finish('send-signup-email', 'done', `sent to the client's registered address`);
       }
       break;
     }
 
     enterPhase('completed');
-    completedCounter.add(1);
+    completedCounter.add(1, { plan: plan.join('+') });
     webhookToCompletion.record((Date.now() - Date.parse(input.receivedAt)) / 1000);
     return status;
   } catch (err) {
@@ -223,42 +254,18 @@ export async function onboardClient(input: OnboardingInput): Promise<OnboardingS
     if (!rejection) throw err;
     status.failure = { reason: rejection.message, type: rejection.type ?? 'Error', at: now() };
     const running = status.steps.find((s) => s.state === 'running');
-    if (running) finish(running.name, 'failed', rejection.message);
+    if (running) ctx.finish(running.name, 'failed', rejection.message);
     enterPhase('failed');
-    failedCounter.add(1, { reason: rejection.type ?? 'Error' });
+    failedCounter.add(1, { reason: rejection.type ?? 'Error', plan: plan.join('+') });
     // Fail the workflow itself too, so the Temporal UI shows the reason in red.
     throw ApplicationFailure.nonRetryable(rejection.message, rejection.type ?? undefined);
   }
 
-  async function registerClient(): Promise<void> {
-    enterPhase('registering');
-    begin('register');
-    const registration = await tellIfStuck(
-      'reseller-failing',
-      `Registering ${status.domain} with NextNet`,
-      reseller.registerClientDomain.executeWithOptions({ ...resellerCallOptions, ...summary(`Register ${status.domain} with NextNet`) }, [{ onboardingId, client: status.client }]),
-    );
-    status.registration = registration;
-    finish('register', 'done', registration.foundExisting ? 'already registered by an earlier attempt' : null);
-
-    if (registration.wordpressKey === 'stored') {
-      finish('secure-wordpress-key', 'done', `kept in the vault as ${registration.keyReference}`);
-      clearAttention('wordpress-key-lost');
-    } else if (registration.wordpressKey === 'lost') {
-      const reason = 'WordPress key lost; regenerate it in the NextNet dashboard';
-      finish('secure-wordpress-key', 'needs-attention', reason);
-      await raiseAttention('wordpress-key-lost', reason);
-    } else {
-      finish('secure-wordpress-key', 'skipped', 'the client does not use WordPress');
-    }
-  }
-
-  async function awaitDnsVerification(): Promise<'verified' | 'restart-registration'> {
-    const { registration } = status;
-    if (!registration) throw new Error('DNS verification needs a registration');
+  /** One DNS phase for every platform of the plan: each checks in every round, until all say verified. */
+  async function awaitDns(): Promise<'verified' | 'corrected'> {
     const dns = status.dns;
     if (dns.waitingSince === null || dns.deadlineAt === null) {
-      begin('await-dns');
+      ctx.begin('await-dns');
       dns.waitingSince = now();
       dns.deadlineAt = new Date(Date.now() + settings.dnsDeadlineMs).toISOString();
     }
@@ -267,38 +274,31 @@ export async function onboardClient(input: OnboardingInput): Promise<OnboardingS
 
     for (;;) {
       const deadline = Date.parse(dns.deadlineAt!);
-      dnsCheckRequested = false;
-      const check = await tellIfStuck(
-        'reseller-failing',
-        `Checking DNS verification of ${registration.host} at NextNet`,
-        reseller.checkDomainVerification.executeWithOptions({ ...resellerCallOptions, ...summary(`Check DNS verification of ${registration.host}`) }, [{ domainId: registration.domainId }]),
-      );
+      wakeRequested = false;
+      const outcomes = await Promise.all(platforms.filter((p) => p.checkDns).map((p) => p.checkDns!(ctx)));
       checksThisRun += 1;
       dns.checks += 1;
       dns.lastCheckedAt = now();
-      dns.verificationStatus = check.verificationStatus;
+      dns.waitingFor = outcomes.filter((o) => !o.verified).map((o) => o.detail);
 
-      if (registrationRestartRequested) return 'restart-registration';
-      if (check.state === 'verified') {
+      if (correctionPending) return 'corrected';
+      if (outcomes.every((o) => o.verified)) {
         dns.verifiedAt = now();
         dns.nextCheckAt = null;
         dnsWait.record((Date.now() - Date.parse(dns.waitingSince!)) / 1000);
-        finish('await-dns', 'done', `verification_status: ${check.verificationStatus}`);
+        ctx.finish('await-dns', 'done', outcomes.map((o) => o.detail).join('; '));
         clearAttention('dns-stalled');
         return 'verified';
       }
-      step('await-dns').detail = `verification_status: ${check.verificationStatus ?? 'none'}`;
+      step('await-dns').detail = dns.waitingFor.join('; ');
 
       const stalled = Date.now() >= deadline;
       if (stalled) {
-        await raiseAttention(
-          'dns-stalled',
-          `DNS for ${registration.host} not verified after ${formatDuration(settings.dnsDeadlineMs)}; ask the client to add the DNS record (still checking)`,
-        );
+        await raiseAttention('dns-stalled', `DNS for ${status.domain} not verified after ${formatDuration(settings.dnsDeadlineMs)}: ${dns.waitingFor.join('; ')}. Ask the client to fix it (still checking)`);
       }
 
       if (checksThisRun >= checksPerRun || workflowInfo().continueAsNewSuggested) {
-        await continueAsNew<typeof onboardClient>({ onboardingId, client: status.client, settings, receivedAt: input.receivedAt, carried: status });
+        await continueAsNew<typeof onboardClient>({ onboardingId, client: status.client, settings, receivedAt: input.receivedAt, services: plan, carried: status });
       }
 
       const interval = dns.nextIntervalMs ?? settings.dnsPollInitialMs;
@@ -307,15 +307,26 @@ export async function onboardClient(input: OnboardingInput): Promise<OnboardingS
       const wait = stalled ? interval : Math.max(1, Math.min(interval, deadline - Date.now()));
       dns.nextCheckAt = new Date(Date.now() + wait).toISOString();
       publish();
-      await condition(() => dnsCheckRequested || registrationRestartRequested, wait);
-      if (registrationRestartRequested) return 'restart-registration';
+      await ctx.sleep(wait);
+      if (correctionPending) return 'corrected';
     }
   }
 }
 
-function newStatus(input: OnboardingInput): OnboardingStatus {
+function phasesOf(platforms: PlatformSteps[], stage: string) {
+  return platforms.flatMap((platform) => platform.phases.filter((phase) => phase.stage === stage));
+}
+
+/** The plan's steps in run order: each platform's, plus the shared DNS phase and signup email. */
+function planSteps(plan: PlatformName[]): StepName[] {
+  const owned = new Set<StepName>(['await-dns', 'send-signup-email', ...plan.flatMap((name) => PLATFORM_STEPS[name].phases.flatMap((phase) => phase.steps))]);
+  return STEP_ORDER.filter((name) => owned.has(name));
+}
+
+const pendingStep = (name: StepName): StepRecord => ({ name, state: 'pending', startedAt: null, finishedAt: null, detail: null });
+
+function newStatus(input: OnboardingInput, plan: PlatformName[]): OnboardingStatus {
   const at = new Date().toISOString();
-  const pending = (name: StepName): StepRecord => ({ name, state: 'pending', startedAt: null, finishedAt: null, detail: null });
   return {
     onboardingId: input.onboardingId,
     clientId: input.client.clientId,
@@ -323,11 +334,13 @@ function newStatus(input: OnboardingInput): OnboardingStatus {
     client: input.client,
     settings: input.settings,
     changes: [],
+    services: plan,
     status: 'registering',
     needsAttention: null,
     failure: null,
-    steps: [pending('register'), pending('secure-wordpress-key'), pending('await-dns'), pending('send-signup-email')],
+    steps: planSteps(plan).map(pendingStep),
     registration: null,
+    netlify: plan.includes('netlify') ? { userId: null, tokenReference: null, site: null, tls: null } : null,
     dns: emptyDnsProgress(),
     signupEmail: null,
     startedAt: at,
@@ -336,24 +349,14 @@ function newStatus(input: OnboardingInput): OnboardingStatus {
   };
 }
 
-function emptyDnsProgress(): OnboardingStatus['dns'] {
-  return { verificationStatus: null, checks: 0, waitingSince: null, lastCheckedAt: null, nextCheckAt: null, deadlineAt: null, verifiedAt: null, nextIntervalMs: null };
+/** A status carried over from an earlier run (continue-as-new or a retry), possibly one from before plans. */
+function adoptCarried(carried: OnboardingStatus, plan: PlatformName[]): OnboardingStatus {
+  const steps = planSteps(plan).map((name) => carried.steps.find((s) => s.name === name) ?? pendingStep(name));
+  return { ...carried, services: plan, steps, netlify: carried.netlify ?? (plan.includes('netlify') ? { userId: null, tokenReference: null, site: null, tls: null } : null), runs: carried.runs + 1 };
 }
 
-const STEP_ORDER: StepName[] = ['register', 'secure-wordpress-key', 'await-dns', 'send-signup-email'];
-
-/** Marks a step and every later one as not done, clearing what they produced. */
-function rewindTo(status: OnboardingStatus, from: StepName): void {
-  const index = STEP_ORDER.indexOf(from === 'secure-wordpress-key' ? 'register' : from);
-  for (const name of STEP_ORDER.slice(index)) {
-    Object.assign(status.steps.find((s) => s.name === name)!, { state: 'pending', startedAt: null, finishedAt: null, detail: null });
-  }
-  if (index <= STEP_ORDER.indexOf('register')) {
-    status.registration = null;
-    status.needsAttention = null;
-  }
-  if (index <= STEP_ORDER.indexOf('await-dns')) status.dns = emptyDnsProgress();
-  status.signupEmail = null;
+function emptyDnsProgress(): OnboardingStatus['dns'] {
+  return { verificationStatus: null, checks: 0, waitingSince: null, lastCheckedAt: null, nextCheckAt: null, deadlineAt: null, verifiedAt: null, nextIntervalMs: null };
 }
 
 function firstUnfinishedStep(status: OnboardingStatus): StepName {
@@ -389,12 +392,17 @@ function businessRejection(err: unknown): ApplicationFailure | undefined {
 
 /** The "current details" the Temporal UI shows: what the onboarding is doing or waiting for, and since when. */
 function describeForOps(status: OnboardingStatus): string {
-  const lines = [`**${status.status}** — ${status.domain} (CRM client ${status.clientId})`];
-  if (status.status === 'awaiting-dns' && status.dns.waitingSince) {
-    lines.push(`Waiting for DNS verification since ${status.dns.waitingSince}; NextNet says \`${status.dns.verificationStatus ?? 'not checked yet'}\`, next check ${status.dns.nextCheckAt ?? 'now'}.`);
-  }
+  const plan = (status.services ?? LEGACY_PLAN).map((name) => platformOf(name).label).join(' + ');
+  const lines = [`**${status.status}** — ${status.domain} (CRM client ${status.clientId}; ${plan})`];
   if (status.needsAttention) lines.push(`⚠ Needs attention since ${status.needsAttention.since}: ${status.needsAttention.reason}`);
+  if (status.status === 'awaiting-dns' && status.dns.waitingSince) {
+    const fixes = (status.dns.records ?? []).filter((r) => !r.ok && r.fix).map((r) => `- ${r.fix}`);
+    lines.push(`Waiting for DNS since ${status.dns.waitingSince}, next check ${status.dns.nextCheckAt ?? 'now'}: ${(status.dns.waitingFor ?? []).join('; ') || 'checking'}.`);
+    if (fixes.length) lines.push(`To fix:\n${fixes.join('\n')}`);
+  }
+  if (status.status === 'securing-tls') lines.push(`Waiting for Netlify's TLS certificate: ${status.netlify?.tls?.detail ?? 'requested'}.`);
   if (status.failure) lines.push(`Failed: ${status.failure.reason}`);
+  if (status.netlify?.site) lines.push(`Site: ${status.netlify.site.sslUrl ?? status.netlify.site.url} (${status.netlify.site.name} at Netlify)`);
   if (status.signupEmail) lines.push(`Signup email sent ${status.signupEmail.sentAt}.`);
   return lines.join('\n\n');
 }
@@ -402,4 +410,3 @@ function describeForOps(status: OnboardingStatus): string {
 function formatDuration(ms: number): string {
   return ms >= 3_600_000 ? `${Math.round(ms / 3_600_000)} h` : ms >= 60_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`;
 }
-

@@ -8,5 +8,7 @@ export const CrmClientId = defineSearchAttributeKey('CrmClientId', SearchAttribu
 export const OnboardingDomain = defineSearchAttributeKey('OnboardingDomain', SearchAttributeType.KEYWORD);
 export const OnboardingStatus = defineSearchAttributeKey('OnboardingStatus', SearchAttributeType.KEYWORD);
 export const NeedsAttention = defineSearchAttributeKey('NeedsAttention', SearchAttributeType.BOOL);
+/** The platforms of the client's plan (`OnboardingPlatforms = 'netlify'`); set at start, absent on runs from before plans. */
+export const OnboardingPlatforms = defineSearchAttributeKey('OnboardingPlatforms', SearchAttributeType.KEYWORD_LIST);
 
-export const ONBOARDING_SEARCH_ATTRIBUTES = [CrmClientId, OnboardingDomain, OnboardingStatus, NeedsAttention];
+export const ONBOARDING_SEARCH_ATTRIBUTES = [CrmClientId, OnboardingDomain, OnboardingStatus, NeedsAttention, OnboardingPlatforms];

@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import { describeNetworkError, parseRetryAfter, ResellerApiError } from '../api-errors.js';
+
+export { parseRetryAfter, ResellerApiError, type ResellerErrorKind } from '../api-errors.js';
 
 /**
  * HTTP client for NextNet.ai's reseller API, as documented in its Reseller API guide: header
@@ -60,21 +63,6 @@ const DomainDashboard = z.union([
   DomainSummary,
 ]);
 export type DomainDashboard = z.infer<typeof DomainSummary>;
-
-export type ResellerErrorKind = 'rejected' | 'unauthorized' | 'not-found' | 'rate-limited' | 'unavailable' | 'unexpected';
-
-/** A failed call, described without the API key or any response secret. */
-export class ResellerApiError extends Error {
-  constructor(
-    readonly kind: ResellerErrorKind,
-    message: string,
-    readonly status?: number,
-    readonly retryAfterMs?: number,
-  ) {
-    super(message);
-    this.name = 'ResellerApiError';
-  }
-}
 
 export class NextNetClient {
   private readonly fetch: typeof fetch;
@@ -179,23 +167,6 @@ export function describeErrorBody(text: string): string {
     return parts.join('; ').slice(0, 300);
   }
   return String(body).slice(0, 200);
-}
-
-export function parseRetryAfter(header: string | null, now = Date.now()): number | undefined {
-  if (!header) return undefined;
-  const seconds = Number(header);
-  if (Number.isFinite(seconds) && seconds >= 0) return Math.round(seconds * 1000);
-  const date = Date.parse(header);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
-
-function describeNetworkError(err: unknown): string {
-  if (err instanceof Error) {
-    if (err.name === 'TimeoutError') return 'timed out';
-    const cause = (err as Error & { cause?: { code?: string; message?: string } }).cause;
-    return cause?.code ?? cause?.message ?? err.message;
-  }
-  return String(err);
 }
 
 /** Verification states we act on; NextNet does not document its strings, so unknown ones count as pending. */

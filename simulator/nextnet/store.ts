@@ -1,7 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { z } from 'zod';
+import { StateFile } from '../platform/state-file.js';
 
 /** The optional settings a reseller can give at registration and change later with PATCH. */
 export interface DomainSettings {
@@ -94,10 +93,12 @@ export interface StoreOptions {
 export class ResellerStore {
   private state: PersistedState;
   private dnsVerifyAfterMs: number | null;
+  private readonly stateFile: StateFile<PersistedState> | undefined;
 
   constructor(private readonly options: StoreOptions) {
     this.dnsVerifyAfterMs = options.dnsVerifyAfterMs;
-    this.state = options.stateFile ? loadState(options.stateFile) : emptyState();
+    this.stateFile = options.stateFile ? new StateFile(options.stateFile, PersistedState, emptyState) : undefined;
+    this.state = this.stateFile?.load() ?? emptyState();
     // The delay given at start applies to domains still pending from the previous run, as the config knob does.
     this.rescheduleAutoVerification();
   }
@@ -109,6 +110,11 @@ export class ResellerStore {
   verificationStatusOf(domain: DomainRecord): string {
     if (domain.forcedStatus !== null) return domain.forcedStatus;
     return this.isAutoVerified(domain) ? 'verified' : 'pending';
+  }
+
+  /** The simulated client has added its DNS records: the delay has passed, or a knob verified the domain. */
+  clientDnsRecordsInPlace(domain: DomainRecord): boolean {
+    return domain.forcedStatus === 'verified' || this.isAutoVerified(domain);
   }
 
   clientUserOf(domain: DomainRecord): ClientUserRecord {
@@ -238,55 +244,10 @@ export class ResellerStore {
   }
 
   private save(): void {
-    if (this.options.stateFile) saveStateAtomically(this.options.stateFile, this.state);
+    this.stateFile?.save(this.state);
   }
 }
 
 function emptyState(): PersistedState {
   return { version: 1, domains: [], clientUsers: [], foreignHosts: [] };
-}
-
-/** A missing file is a fresh start; an unreadable one stops the simulator rather than silently losing state. */
-function loadState(stateFile: string): PersistedState {
-  let text: string;
-  try {
-    text = readFileSync(stateFile, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return emptyState();
-    throw error;
-  }
-  const parsed = PersistedState.safeParse(JSON.parse(text));
-  if (!parsed.success) {
-    throw new Error(`simulator state file ${stateFile} is not valid: ${z.prettifyError(parsed.error)}`);
-  }
-  return parsed.data;
-}
-
-/** Write a temporary file, fsync it, then rename: a crash leaves either the old or the new state, never half. */
-function saveStateAtomically(stateFile: string, state: PersistedState): void {
-  mkdirSync(dirname(stateFile), { recursive: true });
-  const temporaryFile = `${stateFile}.${process.pid}.tmp`;
-  const fd = openSync(temporaryFile, 'w', 0o600);
-  try {
-    writeSync(fd, JSON.stringify(state, null, 2));
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(temporaryFile, stateFile);
-  syncDirectory(dirname(stateFile));
-}
-
-/** Makes the rename itself durable; not every platform can fsync a directory, and losing that is acceptable here. */
-function syncDirectory(directory: string): void {
-  try {
-    const fd = openSync(directory, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    // best effort only
-  }
 }

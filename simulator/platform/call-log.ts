@@ -1,17 +1,16 @@
-import type { Request, Response } from 'express';
-import type { ResellerRoute } from './faults.js';
+import type { Request, RequestHandler, Response } from 'express';
 
-/** One reseller API request as the simulator saw it; never carries the API key, a body or a WordPress key. */
-export interface ResellerCall {
+/** One API request as the simulator saw it; never carries a key or token, a body or an issued secret. */
+export interface SimulatedCall<Route extends string> {
   at: string;
   method: string;
   path: string;
-  route: ResellerRoute | 'unknown';
+  route: Route | 'unknown';
   status: number | 'dropped';
   domainHost?: string;
 }
 
-interface CallInFlight extends Omit<ResellerCall, 'status'> {
+interface CallInFlight<Route extends string> extends Omit<SimulatedCall<Route>, 'status'> {
   status: number | 'dropped' | null;
 }
 
@@ -24,15 +23,15 @@ export function pathOf(req: Request): string {
   return req.originalUrl.split('?')[0] ?? req.originalUrl;
 }
 
-/** Entries are kept in arrival order; a request still in flight is not listed until it ends. */
-export class CallLog {
-  private entries: CallInFlight[] = [];
-  private readonly inFlight = new WeakMap<Response, CallInFlight>();
+/** One platform's calls, kept in arrival order; a request still in flight is not listed until it ends. */
+export class CallLog<Route extends string> {
+  private entries: CallInFlight<Route>[] = [];
+  private readonly inFlight = new WeakMap<Response, CallInFlight<Route>>();
 
   constructor(private readonly now: () => number) {}
 
   begin(req: Request, res: Response): void {
-    const entry: CallInFlight = {
+    const entry: CallInFlight<Route> = {
       at: new Date(this.now()).toISOString(),
       method: req.method,
       path: pathOf(req),
@@ -46,7 +45,7 @@ export class CallLog {
     });
   }
 
-  nameRoute(res: Response, route: ResellerRoute): void {
+  nameRoute(res: Response, route: Route): void {
     const entry = this.inFlight.get(res);
     if (entry) entry.route = route;
   }
@@ -56,8 +55,8 @@ export class CallLog {
     if (entry) entry.domainHost = host;
   }
 
-  completed(): ResellerCall[] {
-    const calls: ResellerCall[] = [];
+  completed(): SimulatedCall<Route>[] {
+    const calls: SimulatedCall<Route>[] = [];
     for (const { status, ...rest } of this.entries) {
       if (status !== null) calls.push({ ...rest, status });
     }
@@ -67,4 +66,12 @@ export class CallLog {
   clear(): void {
     this.entries = [];
   }
+}
+
+/** Mounted in front of a platform's routes: every request is logged, authenticated or not. */
+export function recordCalls<Route extends string>(callLog: CallLog<Route>): RequestHandler {
+  return (req, res, next) => {
+    callLog.begin(req, res);
+    next();
+  };
 }

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
-import type { CallLog } from './call-log.js';
-import { type FaultQueue, type ResellerRoute, faultDetail } from './faults.js';
+import type { CallLog } from '../platform/call-log.js';
+import type { FaultQueue } from '../platform/faults.js';
+import { ApiError, type Reply, createPlatformPipeline } from '../platform/pipeline.js';
 import {
   DEFAULT_SUBSCRIPTION_TIER,
   DomainAlreadyRegistered,
@@ -13,31 +13,20 @@ import {
   maxPagesOf,
 } from './store.js';
 
+/** Names of the reseller API operations, as they appear in the call log and in fault rules. */
+export const RESELLER_ROUTES = ['register', 'list', 'dashboard', 'patch', 'remove', 'topics'] as const;
+export type ResellerRoute = (typeof RESELLER_ROUTES)[number];
+
 export const API_KEY_HEADER = 'X-Serendipity-API-Key';
 
 export interface ResellerApiDeps {
   store: ResellerStore;
-  faults: FaultQueue;
-  callLog: CallLog;
+  faults: FaultQueue<ResellerRoute>;
+  callLog: CallLog<ResellerRoute>;
   apiKeys: ReadonlySet<string>;
   nonResellerKeys: ReadonlySet<string>;
   /** Aborted when the simulator shuts down, so injected latency does not hold the process open. */
   shutdownSignal: AbortSignal;
-}
-
-interface Reply {
-  status: number;
-  body?: unknown;
-}
-
-/** An answer decided deep inside an operation (400, 404); Django REST Framework bodies are plain JSON. */
-class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly body: unknown,
-  ) {
-    super(`reseller API answered ${status}`);
-  }
 }
 
 const NOT_FOUND = { detail: 'Not found.' };
@@ -148,14 +137,12 @@ function settingsChanges(body: z.output<typeof UpdateDomainSettingsBody>): Parti
 export function createResellerApiRouter(deps: ResellerApiDeps): express.Router {
   const { store, faults, callLog } = deps;
   const router = express.Router({ strict: true });
-  const responsesToDrop = new WeakSet<Response>();
-
-  const nameCall =
-    (route: ResellerRoute): RequestHandler =>
-    (_req, res, next) => {
-      callLog.nameRoute(res, route);
-      next();
-    };
+  const { nameCall, applyInjectedFault, perform } = createPlatformPipeline({
+    faults,
+    callLog,
+    shutdownSignal: deps.shutdownSignal,
+    faultBody: (status, retryAfterSeconds) => ({ detail: faultDetail(status, retryAfterSeconds) }),
+  });
 
   const authenticateReseller: RequestHandler = (req, res, next) => {
     const apiKey = req.get(API_KEY_HEADER);
@@ -169,39 +156,6 @@ export function createResellerApiRouter(deps: ResellerApiDeps): express.Router {
       res.status(401).json({ detail: 'Invalid API key.' });
     }
   };
-
-  const applyInjectedFault =
-    (route: ResellerRoute): RequestHandler =>
-    async (_req, res, next) => {
-      const fault = faults.takeFor(route);
-      if (fault?.kind === 'status') {
-        if (fault.retryAfterSeconds !== undefined) res.set('Retry-After', String(fault.retryAfterSeconds));
-        res.status(fault.status).json({ detail: faultDetail(fault.status, fault.retryAfterSeconds) });
-        return;
-      }
-      if (fault?.kind === 'latency') await sleep(fault.latencyMs, undefined, { signal: deps.shutdownSignal });
-      if (fault?.kind === 'drop-after-write') responsesToDrop.add(res);
-      next();
-    };
-
-  const perform =
-    (operation: (req: Request, res: Response) => Reply): RequestHandler =>
-    (req, res) => {
-      let reply: Reply;
-      try {
-        reply = operation(req, res);
-      } catch (error) {
-        if (!(error instanceof ApiError)) throw error;
-        reply = { status: error.status, body: error.body };
-      }
-      // The work is done and saved; the caller just never hears about it.
-      if (responsesToDrop.has(res)) {
-        req.socket.destroy();
-        return;
-      }
-      if (reply.body === undefined) res.status(reply.status).end();
-      else res.status(reply.status).json(reply.body);
-    };
 
   const methodNotAllowed: RequestHandler = (req, res) => {
     res.status(405).json({ detail: `Method "${req.method}" not allowed.` });
@@ -352,4 +306,24 @@ export function createResellerApiRouter(deps: ResellerApiDeps): express.Router {
   });
 
   return router;
+}
+
+/** DRF-like texts for the statuses a test is likely to inject. */
+export function faultDetail(status: number, retryAfterSeconds: number | undefined): string {
+  switch (status) {
+    case 429:
+      return retryAfterSeconds === undefined
+        ? 'Request was throttled.'
+        : `Request was throttled. Expected available in ${retryAfterSeconds} seconds.`;
+    case 500:
+      return 'A server error occurred.';
+    case 502:
+      return 'Bad gateway.';
+    case 503:
+      return 'Service temporarily unavailable.';
+    case 504:
+      return 'Gateway timeout.';
+    default:
+      return `Simulated fault with status ${status}.`;
+  }
 }

@@ -1,0 +1,168 @@
+/**
+ * `npm run record-histories`: runs a set of onboardings and offboardings with the workflow code as it is now, on a
+ * throwaway Temporal dev server with the simulator and MailDev, and saves each history under `test/histories/`.
+ * `test/replay.test.ts` replays them against the current code, so a change that would break onboardings already
+ * running (weeks-long DNS waits) fails a test instead of a production worker. Record before changing workflow code;
+ * keep the older files.
+ *
+ *   npm run record-histories -- --label v1     # writes test/histories/v1-*.json
+ */
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import proto from '@temporalio/proto';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { createActivities } from '../activities/index.js';
+import { createSmtpMailer } from '../activities/mailer.js';
+import { NextNetClient } from '../platforms/nextnet/client.js';
+import { FileSentEmailLedger } from '../activities/sent-email-ledger.js';
+import { createLogger } from '../config/logger.js';
+import { startSimulator } from '../simulator/app.js';
+import { FileVault } from '../vault/index.js';
+import { WORKFLOWS_PATH } from '../worker/index.js';
+import {
+  getStatus,
+  offboardingIdFor,
+  OFFBOARDING_WORKFLOW_TYPE,
+  onboardingIdFor,
+  ONBOARDING_WORKFLOW_TYPE,
+  retryOnboarding,
+  type ClientDetails,
+  type OnboardingInput,
+} from '../workflows/definitions.js';
+import { ONBOARDING_SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
+import { findTemporalCli } from './temporal-cli.mjs';
+import { startMailDev } from './maildev.js';
+import { freePort } from '../test/free-port.js';
+
+const { temporal } = proto;
+
+const { values } = parseArgs({ options: { label: { type: 'string', default: 'v1' }, out: { type: 'string', default: 'test/histories' } } });
+const label = values.label!;
+const outDir = path.resolve(values.out!);
+const KEY = 'sk_org_recording_key_0123456789';
+const SETTINGS = { dnsPollInitialMs: 200, dnsPollMaxMs: 1_000, dnsDeadlineMs: 3_600_000 };
+
+Runtime.install({ logger: new DefaultLogger('ERROR') });
+const cli = findTemporalCli();
+if (!cli) throw new Error('no Temporal CLI: run node scripts/setup.mjs first');
+const env = await TestWorkflowEnvironment.createLocal({
+  server: { executable: { type: 'existing-path', path: cli }, ip: '127.0.0.1', log: { format: 'pretty', level: 'error' }, searchAttributes: ONBOARDING_SEARCH_ATTRIBUTES },
+});
+const dataDir = await mkdtemp(path.join(os.tmpdir(), 'record-histories-'));
+const logger = createLogger({ level: 'silent' });
+const simulator = await startSimulator({ apiKeys: [KEY], dnsVerifyAfterMs: 300 });
+const mail = await startMailDev({ smtpPort: await freePort(), webPort: await freePort(), mailDirectory: path.join(dataDir, 'mail') });
+const mailer = createSmtpMailer(mail.smtpUrl, 'Agency <onboarding@agency.test>');
+const taskQueue = 'record-histories';
+const worker = await Worker.create({
+  connection: await NativeConnection.connect({ address: env.address }),
+  taskQueue,
+  workflowsPath: WORKFLOWS_PATH,
+  activities: createActivities({
+    nextnet: new NextNetClient({ baseUrl: simulator.baseUrl, apiKey: KEY, timeoutMs: 2_000 }),
+    netlify: undefined,
+    vault: new FileVault(path.join(dataDir, 'vault'), Buffer.alloc(32, 3), logger),
+    mailer,
+    sentEmails: new FileSentEmailLedger(path.join(dataDir, 'sent-emails')),
+    logger,
+    signupUrl: 'https://app.bediscovered.ai/auth/signup',
+    emailFrom: 'Agency <onboarding@agency.test>',
+    opsAlertTo: 'ops@agency.test',
+  }),
+  shutdownGraceTime: '1 second',
+});
+const client = new Client({ connection: await Connection.connect({ address: env.address }) });
+const knob = async (method: string, urlPath: string, body?: unknown) => {
+  const response = await fetch(`${simulator.url}/_simulator${urlPath}`, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  if (!response.ok) throw new Error(`simulator ${urlPath}: ${response.status} ${await response.text()}`);
+};
+let n = 0;
+const details = (name: string, overrides: Partial<ClientDetails> = {}): ClientDetails => ({
+  clientId: `rec-${name}-${++n}`,
+  email: `owner-${name}@client.test`,
+  name: 'Recorded Client',
+  domain: `${name}-${n}.example.com`,
+  cms: 'wordpress',
+  subscriptionTier: 'pro',
+  ...overrides,
+});
+const start = (client_: ClientDetails, settings = {}) => {
+  const input: OnboardingInput = { onboardingId: onboardingIdFor(client_.clientId), client: client_, settings: { ...SETTINGS, ...settings }, receivedAt: new Date().toISOString() };
+  return client.workflow.start(ONBOARDING_WORKFLOW_TYPE, { workflowId: input.onboardingId, taskQueue, args: [input] });
+};
+const until = async (what: string, check: () => Promise<boolean>) => {
+  for (let i = 0; i < 300; i += 1) {
+    if (await check().catch(() => false)) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+};
+const saved: string[] = [];
+const save = async (name: string, handle: WorkflowHandle) => {
+  const history = await handle.fetchHistory();
+  await mkdir(outDir, { recursive: true });
+  const file = path.join(outDir, `${label}-${name}.json`);
+  // The history's protobuf bytes: exact, and read back without the SDK's proto-JSON conversion.
+  const data = Buffer.from(temporal.api.history.v1.History.encode(history).finish()).toString('base64');
+  await writeFile(file, JSON.stringify({ workflowId: handle.workflowId, workflowType: history.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name, encoding: 'protobuf/base64', data }) + '\n');
+  saved.push(path.relative(process.cwd(), file));
+  console.log(`recorded ${name} (${history.events?.length ?? 0} events)`);
+};
+
+await worker.runUntil(async () => {
+  // 1. A whole onboarding: registered, key vaulted, DNS verified after a few polls, email sent.
+  const completed = await start(details('completed'));
+  await completed.result();
+  await save('completed', completed);
+
+  // 2. Still waiting for DNS: the shape of most onboardings in flight at any moment.
+  await knob('POST', '/config', { dnsVerifyAfterMs: null });
+  const waiting = await start(details('awaiting-dns'));
+  await until('a few DNS checks', async () => (await waiting.query(getStatus)).dns.checks >= 3);
+  await save('awaiting-dns', waiting);
+
+  // 3. Past the DNS deadline (needs attention, ops alerted), then retried with a corrected domain, then verified.
+  const stalled = await start(details('stalled'), { dnsDeadlineMs: 500 });
+  await until('needs attention', async () => (await stalled.query(getStatus)).needsAttention !== null);
+  await stalled.executeUpdate(retryOnboarding, { args: [{ corrections: { domain: `corrected-${n}.example.com` }, reason: 'typo', by: 'recorder' }] });
+  await knob('POST', '/config', { dnsVerifyAfterMs: 300 });
+  await stalled.result();
+  await save('retried-with-correction', stalled);
+
+  // 4. Lost WordPress key: the register answer dropped after NextNet wrote it.
+  await knob('POST', '/faults', { route: 'register', kind: 'drop-after-write' });
+  const lost = await start(details('key-lost'));
+  await lost.result();
+  await save('key-lost', lost);
+
+  // 5. A business failure: the domain belongs to another account.
+  const foreign = details('foreign');
+  await knob('POST', '/foreign-domains', { host: foreign.domain });
+  const failed = await start(foreign);
+  await failed.result().catch(() => undefined);
+  await save('failed-foreign-domain', failed);
+
+  // 6. Churn of a completed client with no grace period: domain removed, key revoked.
+  const churned = details('churned');
+  const onboarded = await start(churned);
+  const status = await onboarded.result();
+  const offboardingId = offboardingIdFor(churned.clientId);
+  const offboarding = await client.workflow.start(OFFBOARDING_WORKFLOW_TYPE, {
+    workflowId: offboardingId,
+    taskQueue,
+    args: [{ offboardingId, onboardingId: onboarded.workflowId, clientId: churned.clientId, domain: status.domain, domainId: status.registration?.domainId ?? null, onboardingRunning: false, graceMs: 0, churnedAt: new Date().toISOString() }],
+  });
+  await offboarding.result();
+  await save('offboarded', offboarding);
+});
+
+mailer.close();
+await mail.close();
+await simulator.close();
+await env.teardown();
+await rm(dataDir, { recursive: true, force: true });
+console.log(`\n${saved.length} histories written:\n  ${saved.join('\n  ')}`);
