@@ -1,4 +1,5 @@
 import type { OnboardingListItem, OnboardingView, ResellerCheckView, ResellerSitesView, ResellerSubmissionsView } from './ops-api.js';
+import { platformOf } from '../platforms/catalog.js';
 import { formatDuration, formatRelative, formatTimestamp } from './time.js';
 
 export interface Palette {
@@ -73,6 +74,7 @@ export function renderOnboarding(view: OnboardingView, now: Date, palette: Palet
 
   lines.push(palette.bold(view.onboardingId));
   field('client', `${view.clientId ?? '-'}  ${view.domain ?? ''}`.trimEnd());
+  field('plan', (view.services ?? ['nextnet']).map((name) => platformOf(name).label).join(' + '));
   field('status', `${paintStatus(view.status, palette)(view.status)}  (workflow ${view.workflowStatus})`);
   field('started', `${formatTimestamp(view.startedAt)} (${formatRelative(view.startedAt, now)})`);
   field('updated', `${formatTimestamp(view.updatedAt)} (${formatRelative(view.updatedAt, now)})`);
@@ -99,6 +101,10 @@ export function renderOnboarding(view: OnboardingView, now: Date, palette: Palet
     const registration = view.registration;
     field('registration', `domain id ${registration.domainId}, WordPress key ${registration.wordpressKey}${registration.foundExisting ? ' (found an earlier registration)' : ''}`);
   }
+  if (view.netlify) {
+    const { site, tls, userId } = view.netlify;
+    field('netlify', [userId ? `user ${userId}` : 'no user yet', site ? `site ${site.name} (${site.sslUrl ?? site.url})` : 'no site yet', tls ? `certificate ${tls.state}` : undefined].filter(Boolean).join(' · '));
+  }
   const dns = view.dns;
   if (dns) {
     const parts = [
@@ -110,6 +116,11 @@ export function renderOnboarding(view: OnboardingView, now: Date, palette: Palet
       dns.deadlineAt && !dns.verifiedAt ? `deadline ${formatTimestamp(dns.deadlineAt)} (${formatRelative(dns.deadlineAt, now)})` : undefined,
     ];
     field('dns', parts.filter(Boolean).join(' · '));
+    // The engine's own look at the client's records: what each is, and what to change.
+    for (const record of dns.records ?? []) {
+      const mark = record.ok ? palette.green('✓') : palette.red('✗');
+      lines.push(`${' '.repeat(16)}${mark} ${record.name} ${record.type} ${record.found.join(', ') || '(none)'}${record.fix ? ` — ${record.fix}` : ''}`);
+    }
   }
   field('signup email', view.signupEmail ? `sent ${formatTimestamp(view.signupEmail.sentAt)} (message ${view.signupEmail.messageId})` : 'not sent yet');
 

@@ -22,7 +22,9 @@ import { FileSentEmailLedger } from '../activities/sent-email-ledger.js';
 import { createLogger } from '../config/logger.js';
 import { startSimulator } from '../simulator/app.js';
 import { FileVault } from '../vault/index.js';
-import { WORKFLOWS_PATH } from '../worker/index.js';
+import { createSiteCreationWorker, WORKFLOWS_PATH } from '../worker/index.js';
+import { NetlifyClient } from '../platforms/netlify/client.js';
+import type { PlatformName } from '../platforms/catalog.js';
 import {
   getStatus,
   offboardingIdFor,
@@ -54,17 +56,20 @@ const env = await TestWorkflowEnvironment.createLocal({
 });
 const dataDir = await mkdtemp(path.join(os.tmpdir(), 'record-histories-'));
 const logger = createLogger({ level: 'silent' });
-const simulator = await startSimulator({ apiKeys: [KEY], dnsVerifyAfterMs: 300 });
+const NETLIFY_TOKEN = 'nfr_recording_token_0123456789';
+const simulator = await startSimulator({ apiKeys: [KEY], netlifyResellerTokens: [NETLIFY_TOKEN], dnsVerifyAfterMs: 300, dns: { port: 0 } });
 const mail = await startMailDev({ smtpPort: await freePort(), webPort: await freePort(), mailDirectory: path.join(dataDir, 'mail') });
 const mailer = createSmtpMailer(mail.smtpUrl, 'Agency <onboarding@agency.test>');
 const taskQueue = 'record-histories';
-const worker = await Worker.create({
-  connection: await NativeConnection.connect({ address: env.address }),
-  taskQueue,
-  workflowsPath: WORKFLOWS_PATH,
-  activities: createActivities({
+const nativeConnection = await NativeConnection.connect({ address: env.address });
+const activities = createActivities({
     nextnet: new NextNetClient({ baseUrl: simulator.baseUrl, apiKey: KEY, timeoutMs: 2_000 }),
-    netlify: undefined,
+    netlify: {
+      client: new NetlifyClient({ baseUrl: simulator.netlifyBaseUrl, resellerToken: NETLIFY_TOKEN, timeoutMs: 2_000, userAgent: 'record-histories' }),
+      loadBalancerIp: '75.2.60.5',
+      dnsResolvers: simulator.dns ? [simulator.dns.address] : [],
+      paymentMethodId: undefined,
+    },
     vault: new FileVault(path.join(dataDir, 'vault'), Buffer.alloc(32, 3), logger),
     mailer,
     sentEmails: new FileSentEmailLedger(path.join(dataDir, 'sent-emails')),
@@ -72,9 +77,10 @@ const worker = await Worker.create({
     signupUrl: 'https://app.bediscovered.ai/auth/signup',
     emailFrom: 'Agency <onboarding@agency.test>',
     opsAlertTo: 'ops@agency.test',
-  }),
-  shutdownGraceTime: '1 second',
 });
+const worker = await Worker.create({ connection: nativeConnection, taskQueue, workflowsPath: WORKFLOWS_PATH, activities, shutdownGraceTime: '1 second' });
+const siteWorker = await createSiteCreationWorker({ connection: nativeConnection, taskQueue, activities, perMinute: 600 });
+const siteWorkerRun = siteWorker.run();
 const client = new Client({ connection: await Connection.connect({ address: env.address }) });
 const knob = async (method: string, urlPath: string, body?: unknown) => {
   const response = await fetch(`${simulator.url}/_simulator${urlPath}`, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
@@ -90,8 +96,8 @@ const details = (name: string, overrides: Partial<ClientDetails> = {}): ClientDe
   subscriptionTier: 'pro',
   ...overrides,
 });
-const start = (client_: ClientDetails, settings = {}) => {
-  const input: OnboardingInput = { onboardingId: onboardingIdFor(client_.clientId), client: client_, settings: { ...SETTINGS, ...settings }, receivedAt: new Date().toISOString() };
+const start = (client_: ClientDetails, settings = {}, services?: PlatformName[]) => {
+  const input: OnboardingInput = { onboardingId: onboardingIdFor(client_.clientId), client: client_, settings: { ...SETTINGS, ...settings }, services, receivedAt: new Date().toISOString() };
   return client.workflow.start(ONBOARDING_WORKFLOW_TYPE, { workflowId: input.onboardingId, taskQueue, args: [input] });
 };
 const until = async (what: string, check: () => Promise<boolean>) => {
@@ -158,7 +164,44 @@ await worker.runUntil(async () => {
   });
   await offboarding.result();
   await save('offboarded', offboarding);
+
+  // Plans (from v2 on): both platforms, Netlify alone, and a churned client with a Netlify site.
+  const both = await start(details('both-platforms'), {}, ['netlify', 'nextnet']);
+  await both.result();
+  await save('both-platforms', both);
+
+  await knob('POST', '/config', { dnsVerifyAfterMs: null });
+  const netlifyWaiting = await start(details('netlify-awaiting-dns'), {}, ['netlify']);
+  await until('a few DNS checks', async () => (await netlifyWaiting.query(getStatus)).dns.checks >= 3);
+  await save('netlify-awaiting-dns', netlifyWaiting);
+  await knob('POST', '/config', { dnsVerifyAfterMs: 300 });
+
+  const churnedSite = details('netlify-churned');
+  const siteStatus = await (await start(churnedSite, {}, ['netlify', 'nextnet'])).result();
+  const siteOffboardingId = offboardingIdFor(churnedSite.clientId);
+  const siteOffboarding = await client.workflow.start(OFFBOARDING_WORKFLOW_TYPE, {
+    workflowId: siteOffboardingId,
+    taskQueue,
+    args: [
+      {
+        offboardingId: siteOffboardingId,
+        onboardingId: siteStatus.onboardingId,
+        clientId: churnedSite.clientId,
+        domain: siteStatus.domain,
+        registeredAtNextNet: true,
+        domainId: siteStatus.registration?.domainId ?? null,
+        netlifySite: siteStatus.netlify?.site ? { id: siteStatus.netlify.site.id, name: siteStatus.netlify.site.name } : null,
+        onboardingRunning: false,
+        graceMs: 0,
+        churnedAt: new Date().toISOString(),
+      },
+    ],
+  });
+  await siteOffboarding.result();
+  await save('netlify-offboarded', siteOffboarding);
 });
+siteWorker.shutdown();
+await siteWorkerRun;
 
 mailer.close();
 await mail.close();

@@ -13,6 +13,7 @@ import { startApiServer } from '../api/server.js';
 import { DEV_DEFAULTS, loadConfigOrExit, type Config } from '../config/index.js';
 import { temporalConnectionOptions } from '../config/temporal-connection.js';
 import { createLogger } from '../config/logger.js';
+import { siteCreationQueueFor } from '../platforms/netlify/platform.js';
 import { startSimulator } from '../simulator/app.js';
 import { openVault } from '../vault/index.js';
 import { ONBOARDING_SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
@@ -128,7 +129,7 @@ try {
     workers.close();
     await workerConnection.close();
   });
-  lines.push(`Worker          task queue "${config.temporal.taskQueue}"   metrics http://${config.workerMetricsAddress}/metrics`);
+  lines.push(`Worker          task queues "${config.temporal.taskQueue}" and "${siteCreationQueueFor(config.temporal.taskQueue)}" (at most ${config.netlify.siteCreatesPerMinute} site creations a minute)   metrics http://${config.workerMetricsAddress}/metrics`);
 
   const api = await startApiServer({ config, logger, vault });
   stops.push(() => api.close());

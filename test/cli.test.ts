@@ -79,6 +79,11 @@ function statusView(f: Fixture) {
     clientId: item.clientId,
     domain: item.domain,
     status: f.status,
+    services: f.status === 'awaiting-dns' ? ['netlify', 'nextnet'] : undefined,
+    netlify:
+      f.status === 'awaiting-dns'
+        ? { userId: 'nu-1', tokenReference: `vault:${f.id}/netlify-access-token`, site: { id: 'site-1', name: 'crm-1-example-com', customDomain: item.domain, url: `http://${item.domain}`, sslUrl: null, adminUrl: null, adopted: false }, tls: null }
+        : undefined,
     needsAttention: f.needsAttention
       ? {
           reason: 'DNS not verified after 72 hours; ask the client to check their DNS records',
@@ -105,6 +110,13 @@ function statusView(f: Fixture) {
       deadlineAt: iso(-8.5 * HOUR),
       verifiedAt: null,
       nextIntervalMs: 1_800_000,
+      records:
+        f.status === 'awaiting-dns'
+          ? [
+              { name: item.domain, type: 'A', found: ['75.2.60.5'], expected: '75.2.60.5', ok: true, fix: null },
+              { name: `www.${item.domain}`, type: 'CNAME', found: ['old-host.example'], expected: 'crm-1-example-com.netlify.app', ok: false, fix: `www.${item.domain} is a CNAME to old-host.example; point it at crm-1-example-com.netlify.app` },
+            ]
+          : undefined,
     },
     signupEmail: null,
     startedAt: item.startedAt,
@@ -409,6 +421,10 @@ describe('onboarding CLI', () => {
     expect(waiting.stdout).toMatch(/register\s+done\s+.*registered as domain 4711/);
     expect(waiting.stdout).toMatch(/dns\s+verification pending · 17 checks · last checked 10m ago · next check in 20m/);
     expect(waiting.stdout).toMatch(/signup email\s+not sent yet/);
+    expect(waiting.stdout).toMatch(/plan\s+Netlify \+ NextNet/);
+    expect(waiting.stdout).toMatch(/netlify\s+user nu-1 · site crm-1-example-com \(http:\/\/crm-1\.example\.com\)/);
+    expect(waiting.stdout).toContain('✗ www.crm-1.example.com CNAME old-host.example — www.crm-1.example.com is a CNAME to old-host.example; point it at crm-1-example-com.netlify.app');
+    expect(waiting.stdout).toContain('✓ crm-1.example.com A 75.2.60.5');
     expect(requests[0]).toMatchObject({ method: 'GET', path: '/v1/onboardings/onboarding-crm-1' });
 
     const failed = await cli(['show', 'onboarding-crm-3']);
