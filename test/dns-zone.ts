@@ -34,8 +34,7 @@ export async function startDnsZone(zone: Zone): Promise<DnsZone> {
       const response = Packet.createResponseFromRequest(request);
       response.header.aa = 1;
       const question = request.questions[0];
-      let owner = question?.name;
-      let entry = owner === undefined ? undefined : find(owner);
+      let entry = question && find(question.name);
       if (entry?.fail === 'silent') return;
       if (entry?.fail === 'servfail') {
         response.header.rcode = Packet.RCODE.SERVFAIL;
@@ -45,6 +44,7 @@ export async function startDnsZone(zone: Zone): Promise<DnsZone> {
         response.header.rcode = Packet.RCODE.NXDOMAIN;
         return void send(response);
       }
+      let owner = question.name;
       const record = (fields: Partial<Resource>) => ({ name: owner, class: Packet.CLASS.IN, ttl: 1, ...fields }) as Resource;
       // Follow CNAMEs inside the zone, as an authoritative server does for its own names.
       for (let hops = 0; entry && hops < 8; hops += 1) {

@@ -1,63 +1,10 @@
-import dns2, { Packet, type DnsServer, type Resource } from 'dns2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compareNetlifyRecords, diagnoseNetlifyDns, type ObservedName } from '../platforms/netlify/dns-diagnosis.js';
+import { startDnsZone, type DnsZone, type Zone } from './dns-zone.js';
 
 const LB = '75.2.60.5';
 /** What `<site>.netlify.app` resolves to in these tests (an apex ALIAS flattens to it). */
 const SITE_IP = '198.51.100.7';
-
-interface ZoneEntry {
-  A?: string[];
-  AAAA?: string[];
-  CNAME?: string;
-  TXT?: string[][];
-  /** `servfail` answers SERVFAIL; `silent` never answers (a timeout). */
-  fail?: 'servfail' | 'silent';
-}
-type Zone = Record<string, ZoneEntry>;
-
-/** A tiny authoritative DNS server over UDP on 127.0.0.1, answering from `zone` (names lower case, `*.` wildcards). */
-async function startDnsServer(zone: Zone): Promise<{ resolver: string; close: () => Promise<void> }> {
-  const find = (name: string): ZoneEntry | undefined => zone[name] ?? zone[`*.${name.split('.').slice(1).join('.')}`];
-  const server: DnsServer = dns2.createServer({
-    udp: true,
-    handle: (request, send) => {
-      const response = Packet.createResponseFromRequest(request);
-      response.header.aa = 1;
-      const question = request.questions[0];
-      if (!question) return void send(response);
-      let owner = question.name;
-      let entry = find(owner.toLowerCase().replace(/\.$/, ''));
-      if (entry?.fail === 'silent') return;
-      if (entry?.fail === 'servfail') {
-        response.header.rcode = Packet.RCODE.SERVFAIL;
-        return void send(response);
-      }
-      if (!entry) {
-        response.header.rcode = Packet.RCODE.NXDOMAIN;
-        return void send(response);
-      }
-      const record = (fields: Partial<Resource>) => ({ name: owner, class: Packet.CLASS.IN, ttl: 1, ...fields }) as Resource;
-      // Follow CNAMEs inside the zone, as an authoritative server does for its own names.
-      for (let hops = 0; entry && hops < 8; hops += 1) {
-        if (entry.CNAME) {
-          response.answers.push(record({ type: Packet.TYPE.CNAME, domain: entry.CNAME }));
-          if (question.type === Packet.TYPE.CNAME) break;
-          owner = entry.CNAME;
-          entry = find(owner.toLowerCase());
-          continue;
-        }
-        if (question.type === Packet.TYPE.A) for (const address of entry.A ?? []) response.answers.push(record({ type: Packet.TYPE.A, address }));
-        if (question.type === Packet.TYPE.AAAA) for (const address of entry.AAAA ?? []) response.answers.push(record({ type: Packet.TYPE.AAAA, address }));
-        if (question.type === Packet.TYPE.TXT) for (const data of entry.TXT ?? []) response.answers.push(record({ type: Packet.TYPE.TXT, data }));
-        break;
-      }
-      void send(response);
-    },
-  });
-  const addresses = await server.listen({ udp: { port: 0, address: '127.0.0.1' } });
-  return { resolver: `127.0.0.1:${addresses.udp?.port}`, close: () => server.close() };
-}
 
 const zone: Zone = {
   // Right: apex A to the load balancer, www CNAME to the site.
@@ -87,10 +34,10 @@ const zone: Zone = {
   'www.flaky.example': { fail: 'servfail' },
 };
 
-let dns: { resolver: string; close: () => Promise<void> };
+let dns: DnsZone;
 
 beforeAll(async () => {
-  dns = await startDnsServer(zone);
+  dns = await startDnsZone(zone);
 });
 
 afterAll(async () => {

@@ -3,13 +3,8 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  DEV_NETLIFY_RESELLER_TOKEN,
-  type RunningSimulator,
-  type StartSimulatorOptions,
-  netlifyStateFileOf,
-  startSimulator,
-} from '../simulator/app.js';
+import { DEV_NETLIFY_RESELLER_TOKEN, type RunningSimulator, type StartSimulatorOptions, netlifyStateFileOf } from '../simulator/app.js';
+import { type Answer, callKnob, sendJson, simulatorsClosedAfterEach } from './simulator-http.js';
 
 const RESELLER_TOKEN = 'nfr_test_reseller_token';
 const NEXTNET_KEY = 'sk_org_test_reseller';
@@ -18,10 +13,10 @@ const START_OF_TEST_DAY = Date.parse('2026-03-02T09:00:00.000Z');
 
 let simulator: RunningSimulator;
 let clockMs: number;
-const runningSimulators: RunningSimulator[] = [];
+const startTrackedSimulator = simulatorsClosedAfterEach();
 
 async function start(overrides: Partial<StartSimulatorOptions> = {}): Promise<RunningSimulator> {
-  const running = await startSimulator({
+  return startTrackedSimulator({
     port: 0,
     apiKeys: [NEXTNET_KEY],
     netlifyResellerTokens: [RESELLER_TOKEN],
@@ -29,8 +24,6 @@ async function start(overrides: Partial<StartSimulatorOptions> = {}): Promise<Ru
     now: () => clockMs,
     ...overrides,
   });
-  runningSimulators.push(running);
-  return running;
 }
 
 beforeEach(async () => {
@@ -38,46 +31,18 @@ beforeEach(async () => {
   simulator = await start();
 });
 
-afterEach(async () => {
-  await Promise.all(runningSimulators.splice(0).map((running) => running.close()));
-});
-
-interface Answer {
-  status: number;
-  headers: Headers;
-  // Whatever the simulator sent; each test asserts the shape it relies on.
-  body: any;
-  text: string;
-}
-
-async function parse(response: globalThis.Response): Promise<Answer> {
-  const text = await response.text();
-  return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined, text };
-}
-
 async function netlify(
   method: string,
   path: string,
   options: { token?: string | null; body?: unknown; on?: RunningSimulator } = {},
 ): Promise<Answer> {
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
   const token = options.token === undefined ? RESELLER_TOKEN : options.token;
-  if (token !== null) headers['authorization'] = `Bearer ${token}`;
-  const response = await fetch(`${(options.on ?? simulator).netlifyBaseUrl}${path}`, {
-    method,
-    headers,
-    body: options.body === undefined ? undefined : JSON.stringify(options.body),
-  });
-  return parse(response);
+  const headers: Record<string, string> = token === null ? {} : { authorization: `Bearer ${token}` };
+  return sendJson(method, `${(options.on ?? simulator).netlifyBaseUrl}${path}`, options.body, headers);
 }
 
-async function knob(method: string, path: string, body?: unknown, on: RunningSimulator = simulator): Promise<Answer> {
-  const response = await fetch(`${on.url}/_simulator${path}`, {
-    method,
-    headers: { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return parse(response);
+function knob(method: string, path: string, body?: unknown, on: RunningSimulator = simulator): Promise<Answer> {
+  return callKnob(on, method, path, body);
 }
 
 async function mintToken(uid: string, email: string, on?: RunningSimulator): Promise<Answer> {
@@ -106,8 +71,7 @@ describe('authentication', () => {
   });
 
   it('accepts the development reseller token when no token is configured', async () => {
-    const defaults = await startSimulator({ port: 0, apiKeys: [NEXTNET_KEY], dnsVerifyAfterMs: null });
-    runningSimulators.push(defaults);
+    const defaults = await startTrackedSimulator({ port: 0, apiKeys: [NEXTNET_KEY], dnsVerifyAfterMs: null });
     expect((await netlify('GET', '/sites', { token: DEV_NETLIFY_RESELLER_TOKEN, on: defaults })).status).toBe(200);
     expect((await netlify('GET', '/sites', { token: RESELLER_TOKEN, on: defaults })).status).toBe(401);
   });

@@ -1,48 +1,16 @@
 import { fileURLToPath } from 'node:url';
-import dns2, { Packet, type DnsServer, type Resource } from 'dns2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkResellerSettings, hasPasswordForm, relativeReferences, type ResellerCheckItem } from '../platforms/netlify/reseller-check.js';
+import { startDnsZone, type DnsZone } from './dns-zone.js';
 
 const GOOD_PAGES = fileURLToPath(new URL('./fixtures/reseller-pages/good/', import.meta.url));
 const BAD_PAGES = fileURLToPath(new URL('./fixtures/reseller-pages/bad/', import.meta.url));
 const DKIM_KEY = 'p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQCrLHiExVd55zd/IQ/J/mRwSRMAocV/hMB3jXwaHH36d9NaVynQFYV8NaWi';
 
-interface ZoneEntry {
-  CNAME?: string;
-  TXT?: string[][];
-  A?: string[];
-  fail?: 'servfail';
-}
-
-/** A tiny authoritative DNS server over UDP on 127.0.0.1, answering from `zone` (names lower case, `*.` wildcards). */
-async function startDnsServer(zone: Record<string, ZoneEntry>): Promise<{ resolver: string; close: () => Promise<void> }> {
-  const find = (name: string): ZoneEntry | undefined => zone[name] ?? zone[`*.${name.split('.').slice(1).join('.')}`];
-  const server: DnsServer = dns2.createServer({
-    udp: true,
-    handle: (request, send) => {
-      const response = Packet.createResponseFromRequest(request);
-      response.header.aa = 1;
-      const question = request.questions[0];
-      const entry = question && find(question.name.toLowerCase().replace(/\.$/, ''));
-      if (!question || !entry) response.header.rcode = Packet.RCODE.NXDOMAIN;
-      else if (entry.fail === 'servfail') response.header.rcode = Packet.RCODE.SERVFAIL;
-      else {
-        const record = (fields: Partial<Resource>) => ({ name: question.name, class: Packet.CLASS.IN, ttl: 1, ...fields }) as Resource;
-        if (entry.CNAME) response.answers.push(record({ type: Packet.TYPE.CNAME, domain: entry.CNAME }));
-        else if (question.type === Packet.TYPE.TXT) for (const data of entry.TXT ?? []) response.answers.push(record({ type: Packet.TYPE.TXT, data }));
-        else if (question.type === Packet.TYPE.A) for (const address of entry.A ?? []) response.answers.push(record({ type: Packet.TYPE.A, address }));
-      }
-      void send(response);
-    },
-  });
-  const addresses = await server.listen({ udp: { port: 0, address: '127.0.0.1' } });
-  return { resolver: `127.0.0.1:${addresses.udp?.port}`, close: () => server.close() };
-}
-
-let dns: { resolver: string; close: () => Promise<void> };
+let dns: DnsZone;
 
 beforeAll(async () => {
-  dns = await startDnsServer({
+  dns = await startDnsZone({
     // A reseller set up as Netlify asks.
     '*.sites.agency.example': { CNAME: 'agency.r.netlify.com' },
     'mail.agency.example': { TXT: [['v=spf1 include:_spf.google.com include:spf.mandrillapp.com ~all'], ['google-site-verification=abc123']] },
@@ -195,5 +163,15 @@ describe('reading a custom page', () => {
     expect(hasPasswordForm('<form><input name=password></form>')).toBe(true);
     expect(hasPasswordForm('<form><input name="password2"></form><input name="password">')).toBe(false);
     expect(hasPasswordForm('<input name="password">')).toBe(false);
+  });
+});
+
+describe('the custom pages the project ships', () => {
+  it('reseller-pages/ passes every page check, so an agency starts from pages Netlify accepts', async () => {
+    const pagesDir = fileURLToPath(new URL('../reseller-pages/', import.meta.url));
+    const result = await checkResellerSettings({ pagesDir, resolvers: [dns.resolver], timeoutMs: 2_000 });
+    const pages = result.items.filter((candidate) => candidate.check.startsWith('custom page'));
+    expect(pages.map((page) => page.check)).toEqual(['custom page 404.html', 'custom page form-success.html', 'custom page password.html']);
+    expect(pages.every((page) => page.ok && page.fix === null)).toBe(true);
   });
 });

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type RunningSimulator, type SimulatorOptions, startSimulator } from '../simulator/app.js';
+import type { RunningSimulator, SimulatorOptions } from '../simulator/app.js';
+import { type Answer, callKnob, sendJson, simulatorsClosedAfterEach } from './simulator-http.js';
 
 const RESELLER_KEY = 'sk_org_test_reseller';
 const NON_RESELLER_KEY = 'sk_org_test_not_a_reseller';
@@ -11,10 +12,10 @@ const START_OF_TEST_DAY = Date.parse('2026-03-02T09:00:00.000Z');
 
 let simulator: RunningSimulator;
 let clockMs: number;
-const runningSimulators: RunningSimulator[] = [];
+const startTrackedSimulator = simulatorsClosedAfterEach();
 
 async function start(overrides: Partial<SimulatorOptions> = {}): Promise<RunningSimulator> {
-  const running = await startSimulator({
+  return startTrackedSimulator({
     port: 0,
     apiKeys: [RESELLER_KEY],
     nonResellerKeys: [NON_RESELLER_KEY],
@@ -22,8 +23,6 @@ async function start(overrides: Partial<SimulatorOptions> = {}): Promise<Running
     now: () => clockMs,
     ...overrides,
   });
-  runningSimulators.push(running);
-  return running;
 }
 
 beforeEach(async () => {
@@ -31,46 +30,21 @@ beforeEach(async () => {
   simulator = await start();
 });
 
-afterEach(async () => {
-  await Promise.all(runningSimulators.splice(0).map((running) => running.close()));
-});
-
-interface ApiAnswer {
-  status: number;
-  headers: Headers;
-  // Response bodies are whatever the simulator sent; each test asserts the shape it relies on.
-  body: any;
-  text: string;
-}
-
 async function callApi(
   method: string,
   path: string,
   options: { body?: unknown; apiKey?: string | null; on?: RunningSimulator } = {},
-): Promise<ApiAnswer> {
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
+): Promise<Answer> {
   const apiKey = options.apiKey === undefined ? RESELLER_KEY : options.apiKey;
-  if (apiKey !== null) headers['X-Serendipity-API-Key'] = apiKey;
-  const response = await fetch(`${(options.on ?? simulator).baseUrl}${path}`, {
-    method,
-    headers,
-    body: options.body === undefined ? undefined : JSON.stringify(options.body),
-  });
-  const text = await response.text();
-  return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined, text };
+  const headers: Record<string, string> = apiKey === null ? {} : { 'X-Serendipity-API-Key': apiKey };
+  return sendJson(method, `${(options.on ?? simulator).baseUrl}${path}`, options.body, headers);
 }
 
-async function knob(method: string, path: string, body?: unknown, on: RunningSimulator = simulator): Promise<ApiAnswer> {
-  const response = await fetch(`${on.url}/_simulator${path}`, {
-    method,
-    headers: { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined, text };
+function knob(method: string, path: string, body?: unknown, on: RunningSimulator = simulator): Promise<Answer> {
+  return callKnob(on, method, path, body);
 }
 
-function registerDomain(body: Record<string, unknown>, on?: RunningSimulator): Promise<ApiAnswer> {
+function registerDomain(body: Record<string, unknown>, on?: RunningSimulator): Promise<Answer> {
   return callApi('POST', '/reseller/domains/', { body, on });
 }
 

@@ -14,7 +14,7 @@ import {
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { SharedActivities } from '../activities/index.js';
-import { orderedPlan, platformOf, type PlatformName } from '../platforms/catalog.js';
+import { orderedPlan } from '../platforms/catalog.js';
 import { PLATFORM_STEPS } from '../platforms/steps.js';
 import { alertOptions, mailOptions } from './activity-options.js';
 import {
@@ -23,9 +23,6 @@ import {
   retryOnboarding,
   STEP_ORDER,
   type AttentionItem,
-  type ChangeRecord,
-  type ClientCorrections,
-  type ClientDetails,
   type OnboardingInput,
   type OnboardingPhase,
   type OnboardingStatus,
@@ -37,6 +34,7 @@ import {
 import { completedCounter, dnsWait, failedCounter, webhookToCompletion } from './metrics.js';
 import { onboardClientV1 } from './onboarding-v1.js';
 import { NeedsAttention, OnboardingDomain, OnboardingStatus as OnboardingStatusKey } from './search-attributes.js';
+import { adoptCarried, describeForOps, emptyDnsProgress, firstUnfinishedStep, formatDuration, LEGACY_PLAN, newStatus, recordCorrections, summariseAttention } from './onboarding-status.js';
 import { SETUP_STAGES, type PlatformSteps, type StepContext } from './step-context.js';
 
 const mail = proxyActivities<SharedActivities>(mailOptions);
@@ -46,8 +44,6 @@ const DEFAULT_DNS_CHECKS_PER_RUN = 200;
 const DEFAULT_STALL_ALERT_MS = 15 * 60_000;
 /** Runs started before this patch are NextNet-only onboardings of the frozen `onboardClientV1`. */
 export const PLAN_PATCH = 'onboarding-plan';
-/** Onboardings started before plans existed covered NextNet only. */
-const LEGACY_PLAN: PlatformName[] = ['nextnet'];
 
 /**
  * Onboards one client onto the platforms of its plan: each platform's setup steps (Netlify user and token, NextNet
@@ -317,96 +313,9 @@ function phasesOf(platforms: PlatformSteps[], stage: string) {
   return platforms.flatMap((platform) => platform.phases.filter((phase) => phase.stage === stage));
 }
 
-/** The plan's steps in run order: each platform's, plus the shared DNS phase and signup email. */
-function planSteps(plan: PlatformName[]): StepName[] {
-  const owned = new Set<StepName>(['await-dns', 'send-signup-email', ...plan.flatMap((name) => PLATFORM_STEPS[name].phases.flatMap((phase) => phase.steps))]);
-  return STEP_ORDER.filter((name) => owned.has(name));
-}
-
-const pendingStep = (name: StepName): StepRecord => ({ name, state: 'pending', startedAt: null, finishedAt: null, detail: null });
-
-function newStatus(input: OnboardingInput, plan: PlatformName[]): OnboardingStatus {
-  const at = new Date().toISOString();
-  return {
-    onboardingId: input.onboardingId,
-    clientId: input.client.clientId,
-    domain: input.client.domain,
-    client: input.client,
-    settings: input.settings,
-    changes: [],
-    services: plan,
-    status: 'registering',
-    needsAttention: null,
-    failure: null,
-    steps: planSteps(plan).map(pendingStep),
-    registration: null,
-    netlify: plan.includes('netlify') ? { userId: null, tokenReference: null, site: null, tls: null } : null,
-    dns: emptyDnsProgress(),
-    signupEmail: null,
-    startedAt: at,
-    updatedAt: at,
-    runs: 1,
-  };
-}
-
-/** A status carried over from an earlier run (continue-as-new or a retry), possibly one from before plans. */
-function adoptCarried(carried: OnboardingStatus, plan: PlatformName[]): OnboardingStatus {
-  const steps = planSteps(plan).map((name) => carried.steps.find((s) => s.name === name) ?? pendingStep(name));
-  return { ...carried, services: plan, steps, netlify: carried.netlify ?? (plan.includes('netlify') ? { userId: null, tokenReference: null, site: null, tls: null } : null), runs: carried.runs + 1 };
-}
-
-function emptyDnsProgress(): OnboardingStatus['dns'] {
-  return { verificationStatus: null, checks: 0, waitingSince: null, lastCheckedAt: null, nextCheckAt: null, deadlineAt: null, verifiedAt: null, nextIntervalMs: null };
-}
-
-function firstUnfinishedStep(status: OnboardingStatus): StepName {
-  return status.steps.find((s) => s.state !== 'done' && s.state !== 'skipped')?.name ?? 'send-signup-email';
-}
-
-/** Applies corrections to the client details and records them (old and new values) in the status. */
-function recordCorrections(status: OnboardingStatus, retry: RetryInstruction): ChangeRecord {
-  const fields: ChangeRecord['fields'] = {};
-  const corrections: ClientCorrections = retry.corrections ?? {};
-  const client: ClientDetails = { ...status.client };
-  for (const [field, value] of Object.entries(corrections) as [keyof ClientCorrections, string | undefined][]) {
-    if (value === undefined || client[field] === value) continue;
-    fields[field] = { from: client[field] ?? null, to: value };
-    client[field] = value;
-  }
-  status.client = client;
-  status.domain = client.domain;
-  const change: ChangeRecord = { at: new Date().toISOString(), by: retry.by, reason: retry.reason ?? null, fields, resumesAt: firstUnfinishedStep(status) };
-  status.changes = [...status.changes, change];
-  return change;
-}
-
-function summariseAttention(items: AttentionItem[]): OnboardingStatus['needsAttention'] {
-  return { reason: items.map((item) => item.reason).join('; '), since: items[0]!.since, items };
-}
-
 /** A non-retryable failure from an activity is a business outcome; anything else is left to Temporal. */
 function businessRejection(err: unknown): ApplicationFailure | undefined {
   if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.nonRetryable) return err.cause;
   return undefined;
 }
 
-/** The "current details" the Temporal UI shows: what the onboarding is doing or waiting for, and since when. */
-function describeForOps(status: OnboardingStatus): string {
-  const plan = (status.services ?? LEGACY_PLAN).map((name) => platformOf(name).label).join(' + ');
-  const lines = [`**${status.status}** — ${status.domain} (CRM client ${status.clientId}; ${plan})`];
-  if (status.needsAttention) lines.push(`⚠ Needs attention since ${status.needsAttention.since}: ${status.needsAttention.reason}`);
-  if (status.status === 'awaiting-dns' && status.dns.waitingSince) {
-    const fixes = (status.dns.records ?? []).filter((r) => !r.ok && r.fix).map((r) => `- ${r.fix}`);
-    lines.push(`Waiting for DNS since ${status.dns.waitingSince}, next check ${status.dns.nextCheckAt ?? 'now'}: ${(status.dns.waitingFor ?? []).join('; ') || 'checking'}.`);
-    if (fixes.length) lines.push(`To fix:\n${fixes.join('\n')}`);
-  }
-  if (status.status === 'securing-tls') lines.push(`Waiting for Netlify's TLS certificate: ${status.netlify?.tls?.detail ?? 'requested'}.`);
-  if (status.failure) lines.push(`Failed: ${status.failure.reason}`);
-  if (status.netlify?.site) lines.push(`Site: ${status.netlify.site.sslUrl ?? status.netlify.site.url} (${status.netlify.site.name} at Netlify)`);
-  if (status.signupEmail) lines.push(`Signup email sent ${status.signupEmail.sentAt}.`);
-  return lines.join('\n\n');
-}
-
-function formatDuration(ms: number): string {
-  return ms >= 3_600_000 ? `${Math.round(ms / 3_600_000)} h` : ms >= 60_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`;
-}

@@ -1,0 +1,109 @@
+/**
+ * The onboarding's status: how it starts, what a carried-over or corrected one looks like, and how it reads to ops
+ * in the Temporal UI. Pure functions over the workflow's contract (workflow code: no I/O).
+ */
+import { platformOf, type PlatformName } from '../platforms/catalog.js';
+import { PLATFORM_STEPS } from '../platforms/steps.js';
+import {
+  STEP_ORDER,
+  type AttentionItem,
+  type ChangeRecord,
+  type ClientCorrections,
+  type ClientDetails,
+  type OnboardingInput,
+  type OnboardingStatus,
+  type RetryInstruction,
+  type StepName,
+  type StepRecord,
+} from './definitions.js';
+
+/** Onboardings started before plans existed covered NextNet only. */
+export const LEGACY_PLAN: PlatformName[] = ['nextnet'];
+
+/** The plan's steps in run order: each platform's, plus the shared DNS phase and signup email. */
+export function planSteps(plan: PlatformName[]): StepName[] {
+  const owned = new Set<StepName>(['await-dns', 'send-signup-email', ...plan.flatMap((name) => PLATFORM_STEPS[name].phases.flatMap((phase) => phase.steps))]);
+  return STEP_ORDER.filter((name) => owned.has(name));
+}
+
+export const pendingStep = (name: StepName): StepRecord => ({ name, state: 'pending', startedAt: null, finishedAt: null, detail: null });
+
+export function newStatus(input: OnboardingInput, plan: PlatformName[]): OnboardingStatus {
+  const at = new Date().toISOString();
+  return {
+    onboardingId: input.onboardingId,
+    clientId: input.client.clientId,
+    domain: input.client.domain,
+    client: input.client,
+    settings: input.settings,
+    changes: [],
+    services: plan,
+    status: 'registering',
+    needsAttention: null,
+    failure: null,
+    steps: planSteps(plan).map(pendingStep),
+    registration: null,
+    netlify: plan.includes('netlify') ? { userId: null, tokenReference: null, site: null, tls: null } : null,
+    dns: emptyDnsProgress(),
+    signupEmail: null,
+    startedAt: at,
+    updatedAt: at,
+    runs: 1,
+  };
+}
+
+/** A status carried over from an earlier run (continue-as-new or a retry), possibly one from before plans. */
+export function adoptCarried(carried: OnboardingStatus, plan: PlatformName[]): OnboardingStatus {
+  const steps = planSteps(plan).map((name) => carried.steps.find((s) => s.name === name) ?? pendingStep(name));
+  return { ...carried, services: plan, steps, netlify: carried.netlify ?? (plan.includes('netlify') ? { userId: null, tokenReference: null, site: null, tls: null } : null), runs: carried.runs + 1 };
+}
+
+export function emptyDnsProgress(): OnboardingStatus['dns'] {
+  return { verificationStatus: null, checks: 0, waitingSince: null, lastCheckedAt: null, nextCheckAt: null, deadlineAt: null, verifiedAt: null, nextIntervalMs: null };
+}
+
+export function firstUnfinishedStep(status: OnboardingStatus): StepName {
+  return status.steps.find((s) => s.state !== 'done' && s.state !== 'skipped')?.name ?? 'send-signup-email';
+}
+
+/** Applies corrections to the client details and records them (old and new values) in the status. */
+export function recordCorrections(status: OnboardingStatus, retry: RetryInstruction): ChangeRecord {
+  const fields: ChangeRecord['fields'] = {};
+  const corrections: ClientCorrections = retry.corrections ?? {};
+  const client: ClientDetails = { ...status.client };
+  for (const [field, value] of Object.entries(corrections) as [keyof ClientCorrections, string | undefined][]) {
+    if (value === undefined || client[field] === value) continue;
+    fields[field] = { from: client[field] ?? null, to: value };
+    client[field] = value;
+  }
+  status.client = client;
+  status.domain = client.domain;
+  const change: ChangeRecord = { at: new Date().toISOString(), by: retry.by, reason: retry.reason ?? null, fields, resumesAt: firstUnfinishedStep(status) };
+  status.changes = [...status.changes, change];
+  return change;
+}
+
+export function summariseAttention(items: AttentionItem[]): OnboardingStatus['needsAttention'] {
+  return { reason: items.map((item) => item.reason).join('; '), since: items[0]!.since, items };
+}
+
+/** The "current details" the Temporal UI shows: what the onboarding is doing or waiting for, and since when. */
+export function describeForOps(status: OnboardingStatus): string {
+  const plan = (status.services ?? LEGACY_PLAN).map((name) => platformOf(name).label).join(' + ');
+  const lines = [`**${status.status}** — ${status.domain} (CRM client ${status.clientId}; ${plan})`];
+  if (status.needsAttention) lines.push(`⚠ Needs attention since ${status.needsAttention.since}: ${status.needsAttention.reason}`);
+  if (status.status === 'awaiting-dns' && status.dns.waitingSince) {
+    const fixes = (status.dns.records ?? []).filter((r) => !r.ok && r.fix).map((r) => `- ${r.fix}`);
+    lines.push(`Waiting for DNS since ${status.dns.waitingSince}, next check ${status.dns.nextCheckAt ?? 'now'}: ${(status.dns.waitingFor ?? []).join('; ') || 'checking'}.`);
+    if (fixes.length) lines.push(`To fix:\n${fixes.join('\n')}`);
+  }
+  if (status.status === 'securing-tls') lines.push(`Waiting for Netlify's TLS certificate: ${status.netlify?.tls?.detail ?? 'requested'}.`);
+  if (status.failure) lines.push(`Failed: ${status.failure.reason}`);
+  if (status.netlify?.site) lines.push(`Site: ${status.netlify.site.sslUrl ?? status.netlify.site.url} (${status.netlify.site.name} at Netlify)`);
+  if (status.signupEmail) lines.push(`Signup email sent ${status.signupEmail.sentAt}.`);
+  return lines.join('\n\n');
+}
+
+export function formatDuration(ms: number): string {
+  return ms >= 3_600_000 ? `${Math.round(ms / 3_600_000)} h` : ms >= 60_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`;
+}
