@@ -167,7 +167,7 @@ describe('an onboarding onto Netlify and NextNet, on a real Temporal dev server'
   it('fails with the reason when another Netlify account holds the domain', async () => {
     const client = uniqueClient();
     await stack.simulatorCall('POST', '/_simulator/netlify/foreign-domains', { host: client.domain });
-    const handle = await stack.startOnboarding(client, {}, ['netlify']);
+    const handle = await stack.startOnboarding(client, { failedRetentionMs: 500 }, ['netlify']);
 
     const failure = await handle.result().then(() => undefined, (err: unknown) => err);
     expect(failure).toBeInstanceOf(WorkflowFailedError);

@@ -1,6 +1,6 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getStatus, checkDnsNow } from '../workflows/definitions.js';
+import { getStatus, checkDnsNow, retryOnboarding } from '../workflows/definitions.js';
 import { eventually, startTestStack, uniqueClient, type TestStack } from './support.js';
 
 interface SimDomain {
@@ -133,24 +133,40 @@ describe('the onboarding workflow, on a real Temporal dev server', () => {
     expect(await stack.vault.has({ onboardingId: handle.workflowId, name: 'wordpress-api-key' })).toBe(false);
   });
 
-  it('fails with NextNet reason when another account owns the domain', async () => {
+  it('stays open as failed when another account owns the domain, says what to do, and completes in the same run once retried', async () => {
     const client = uniqueClient();
     await stack.simulatorCall('POST', '/_simulator/foreign-domains', { host: client.domain });
-    const handle = await stack.startOnboarding(client);
+    const handle = await stack.startOnboarding(client, { failedRetentionMs: 600_000 });
 
-    const error = await handle.result().catch((err: unknown) => err);
-    expect(error).toBeInstanceOf(WorkflowFailedError);
-    const status = await handle.query(getStatus);
-    expect(status.status).toBe('failed');
+    const status = await eventually(async () => {
+      const s = await handle.query(getStatus);
+      return s.status === 'failed' && s;
+    }, { what: 'the failure' });
+    const { runId } = await handle.describe();
+    expect((await handle.describe()).status.name).toBe('RUNNING');
     expect(status.failure?.type).toBe('DomainOwnedElsewhere');
     expect(status.failure?.reason).toContain('already registered with NextNet by another account');
     expect(status.steps.find((s) => s.name === 'register')?.state).toBe('failed');
+    expect(status.needsAttention?.items.map((i) => i.code)).toEqual(['failed']);
+    expect(status.needsAttention?.items[0]?.action).toBe(`Fix the cause, then retry or cancel: ${status.failure?.reason}`);
+    expect(Date.parse(status.closesAt!) - Date.parse(status.failure!.at)).toBe(600_000);
+    // The ops alert names the failure too.
+    await eventually(async () => (await stack.mail.emails()).find((m) => m.to.some((t) => t.address === 'ops@agency.test') && m.text?.includes(`Failed: ${client.domain}`)), {
+      what: 'the ops alert',
+    });
+
+    const corrected = `right-${client.domain}`;
+    const outcome = await handle.executeUpdate(retryOnboarding, { args: [{ corrections: { domain: corrected }, reason: 'the client gave the wrong domain', by: 'test' }] });
+    expect(outcome).toMatchObject({ resumesAt: 'register', changedFields: ['domain'] });
+    const result = await handle.result();
+    expect(result).toMatchObject({ status: 'completed', domain: corrected, failure: null, needsAttention: null, closesAt: null });
+    expect((await handle.describe()).runId).toBe(runId);
   });
 
-  it('ends as failed with NextNet reason when NextNet rejects the data', async () => {
+  it('closes as failed with NextNet reason once nobody acted within the retention', async () => {
     const client = uniqueClient();
     await stack.simulatorCall('POST', '/_simulator/faults', { route: 'register', kind: 'status', status: 400, times: 1 });
-    const handle = await stack.startOnboarding(client);
+    const handle = await stack.startOnboarding(client, { failedRetentionMs: 1_000 });
     await expect(handle.result()).rejects.toBeInstanceOf(WorkflowFailedError);
     const status = await handle.query(getStatus);
     expect(status.status).toBe('failed');

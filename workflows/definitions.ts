@@ -42,6 +42,11 @@ export interface OnboardingSettings {
   dnsChecksPerRun?: number;
   /** How long NextNet or the mail server may keep failing (retrying all along) before a person is told. */
   stallAlertMs?: number;
+  /**
+   * How long a failed onboarding stays open, waiting for ops to retry or cancel it, before it closes as failed
+   * (default 30 days). Absent in runs from before failures stayed open.
+   */
+  failedRetentionMs?: number;
 }
 
 export interface OnboardingInput {
@@ -55,6 +60,14 @@ export interface OnboardingInput {
   carried?: OnboardingStatus;
   /** Set when ops retry a failed or cancelled onboarding: it resumes at the step that failed. */
   retry?: RetryInstruction;
+  /** A client who churned, was offboarded and signed again: the onboarding before this one, kept for its history. */
+  previousRun?: PreviousRun;
+}
+
+export interface PreviousRun {
+  runId: string;
+  /** When that client's offboarding finished. */
+  offboardedAt: string;
 }
 
 /** Client data an operator corrects on retry (never the CRM's client id). */
@@ -72,14 +85,22 @@ export interface RetryOutcome {
   changedFields: string[];
 }
 
-/** One recorded change to an onboarding: a retry, with the fields corrected (old and new values). */
+/** One recorded change to an onboarding: a retry (with the fields corrected, old and new values) or a cancellation. */
 export interface ChangeRecord {
+  /** Absent on records from before cancellations were recorded: a retry. */
+  kind?: 'retry' | 'cancel';
   at: string;
   by: string;
   reason: string | null;
   fields: Record<string, { from: string | null; to: string | null }>;
-  /** The step the retry resumed at. */
+  /** The step the retry resumed at (for a cancellation: the step it stopped at). */
   resumesAt: StepName;
+}
+
+/** Who cancels and why, sent just before the cancellation itself so the onboarding records it in `changes`. */
+export interface CancellationNote {
+  by: string;
+  reason: string | null;
 }
 
 export type OnboardingPhase = 'registering' | 'awaiting-dns' | 'securing-tls' | 'sending-signup-email' | 'completed' | 'failed' | 'cancelled';
@@ -100,8 +121,10 @@ export interface StepRecord {
 }
 
 export interface AttentionItem {
-  code: 'wordpress-key-lost' | 'dns-stalled' | 'tls-stalled' | 'reseller-failing' | 'email-failing';
+  code: 'failed' | 'wordpress-key-lost' | 'dns-stalled' | 'tls-stalled' | 'reseller-failing' | 'email-failing';
   reason: string;
+  /** What to do, imperative and short (the UI shows about 90 characters); absent on items from before actions. */
+  action?: string;
   since: string;
 }
 
@@ -157,10 +180,22 @@ export interface OnboardingStatus {
   updatedAt: string;
   /** How many times the workflow continued as new during a long DNS wait. */
   runs: number;
+  /** The client's earlier onboarding, when this one started after the client churned and came back. */
+  previousRun?: PreviousRun | null;
+  /** A failed onboarding waits this long for ops before it closes as failed (null while it is not failed). */
+  closesAt?: string | null;
 }
+
+/**
+ * Memo fields every onboarding and offboarding keeps current, read by the list (visibility returns memos with each
+ * row): a one-line reason (the failure, or what needs attention, or why it waits) for the triage column.
+ */
+export const MEMO_REASON = 'reason';
 
 export const getStatus = defineQuery<OnboardingStatus>('getStatus');
 export const checkDnsNow = defineSignal('checkDnsNow');
+/** Records who cancels and why; the API sends it right before cancelling the workflow. */
+export const noteCancellation = defineSignal<[CancellationNote]>('noteCancellation');
 /** Retries a running onboarding that needs attention; the validator refuses one that is running normally. */
 export const retryOnboarding = defineUpdate<RetryOutcome, [RetryInstruction]>('retry');
 
@@ -199,6 +234,8 @@ export interface OffboardingStatus {
   /** What became of the client's Netlify site (absent when it had none). */
   siteRemoval?: 'removed' | 'already-gone' | null;
   secretsRevoked: boolean;
+  /** When the removal and the revocation were done (absent on offboardings from before it was recorded). */
+  offboardedAt?: string | null;
   reactivatedAt: string | null;
   updatedAt: string;
 }

@@ -2,13 +2,16 @@ import {
   condition,
   getExternalWorkflowHandle,
   proxyActivities,
+  patched,
   setCurrentDetails,
   setHandler,
+  upsertMemo,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { OnboardingActivities } from '../activities/index.js';
 import {
   getOffboardingStatus,
+  MEMO_REASON,
   reactivateClient,
   type OffboardingInput,
   type OffboardingPhase,
@@ -39,10 +42,13 @@ export async function offboardClient(input: OffboardingInput): Promise<Offboardi
     reactivatedAt: null,
     updatedAt: at,
   };
+  // Offboardings started before the list's reason column had no memo; they replay without it.
+  const keepsMemo = patched('offboarding-memo');
   const enterPhase = (phase: OffboardingPhase) => {
     status.status = phase;
     status.updatedAt = new Date().toISOString();
     upsertSearchAttributes([{ key: OnboardingStatusKey, value: phase === 'offboarded' ? 'offboarded' : phase === 'reactivated' ? 'reactivated' : 'offboarding' }]);
+    if (keepsMemo) upsertMemo({ [MEMO_REASON]: firstLineOf(status) });
     setCurrentDetails(describeForOps(status));
   };
   setHandler(getOffboardingStatus, () => status);
@@ -82,11 +88,30 @@ export async function offboardClient(input: OffboardingInput): Promise<Offboardi
     { onboardingId: input.onboardingId, reason: `client churned at ${input.churnedAt}` },
   ]);
   status.secretsRevoked = true;
+  status.offboardedAt = new Date().toISOString();
   enterPhase('offboarded');
   return status;
 }
 
+/** What the offboarding does or did, in one line: the UI's first line and the list's reason column. */
+function firstLineOf(status: OffboardingStatus): string {
+  switch (status.status) {
+    case 'grace-period':
+      return `Churned: removal due at ${status.removeAfter}; a client.reactivated before then keeps everything`;
+    case 'removing':
+      return "Removing the client's domain, site and secrets";
+    case 'reactivated':
+      return `Reactivated at ${status.reactivatedAt}: nothing removed`;
+    case 'offboarded':
+      return `Offboarded at ${status.offboardedAt ?? status.updatedAt}: nothing to do`;
+  }
+}
+
 function describeForOps(status: OffboardingStatus): string {
+  return `**${firstLineOf(status)}**\n\n${describePhase(status)}`;
+}
+
+function describePhase(status: OffboardingStatus): string {
   switch (status.status) {
     case 'grace-period':
       return `**Churned** — ${status.domain ?? 'no domain'} (CRM client ${status.clientId}) will be removed at ${status.removeAfter} unless the client is reactivated.`;

@@ -9,6 +9,7 @@ import {
   proxyActivities,
   setCurrentDetails,
   setHandler,
+  upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
   type ActivityOptions,
@@ -20,6 +21,8 @@ import { alertOptions, mailOptions } from './activity-options.js';
 import {
   checkDnsNow,
   getStatus,
+  MEMO_REASON,
+  noteCancellation,
   retryOnboarding,
   STEP_ORDER,
   type AttentionItem,
@@ -34,7 +37,7 @@ import {
 import { completedCounter, dnsWait, failedCounter, webhookToCompletion } from './metrics.js';
 import { onboardClientV1 } from './onboarding-v1.js';
 import { NeedsAttention, OnboardingDomain, OnboardingStatus as OnboardingStatusKey } from './search-attributes.js';
-import { adoptCarried, describeForOps, emptyDnsProgress, firstUnfinishedStep, formatDuration, LEGACY_PLAN, newStatus, recordCorrections, summariseAttention } from './onboarding-status.js';
+import { adoptCarried, describeForOps, emptyDnsProgress, firstUnfinishedStep, formatDuration, LEGACY_PLAN, newStatus, reasonLine, recordCorrections, summariseAttention } from './onboarding-status.js';
 import { SETUP_STAGES, type PlatformSteps, type StepContext } from './step-context.js';
 
 const mail = proxyActivities<SharedActivities>(mailOptions);
@@ -42,6 +45,7 @@ const alerts = proxyActivities<SharedActivities>(alertOptions);
 
 const DEFAULT_DNS_CHECKS_PER_RUN = 200;
 const DEFAULT_STALL_ALERT_MS = 15 * 60_000;
+const DEFAULT_FAILED_RETENTION_MS = 30 * 86_400_000;
 /** Runs started before this patch are NextNet-only onboardings of the frozen `onboardClientV1`. */
 export const PLAN_PATCH = 'onboarding-plan';
 
@@ -64,22 +68,34 @@ export async function onboardClient(input: OnboardingInput): Promise<OnboardingS
   const now = () => new Date().toISOString();
   const step = (name: StepName): StepRecord => status.steps.find((s) => s.name === name)!;
   const isFinished = (name: StepName) => ['done', 'skipped', 'needs-attention'].includes(step(name).state);
+  // Search attributes and the memo change far less often than the status: upsert them only when they do.
+  let publishedAttributes = '';
+  let publishedReason: string | null | undefined;
   const publish = () => {
     status.updatedAt = now();
-    upsertSearchAttributes([
-      { key: OnboardingStatusKey, value: status.status },
-      { key: NeedsAttention, value: status.needsAttention !== null },
-      { key: OnboardingDomain, value: status.domain },
-    ]);
+    const attributes = JSON.stringify([status.status, status.needsAttention !== null, status.domain]);
+    if (attributes !== publishedAttributes) {
+      upsertSearchAttributes([
+        { key: OnboardingStatusKey, value: status.status },
+        { key: NeedsAttention, value: status.needsAttention !== null },
+        { key: OnboardingDomain, value: status.domain },
+      ]);
+      publishedAttributes = attributes;
+    }
+    const reason = reasonLine(status);
+    if (reason !== publishedReason) {
+      upsertMemo({ [MEMO_REASON]: reason });
+      publishedReason = reason;
+    }
     setCurrentDetails(describeForOps(status));
   };
   const enterPhase = (phase: OnboardingPhase) => {
     status.status = phase;
     publish();
   };
-  const raiseAttention = async (code: AttentionItem['code'], reason: string) => {
+  const raiseAttention = async (code: AttentionItem['code'], reason: string, action?: string) => {
     if (status.needsAttention?.items.some((item) => item.code === code)) return;
-    status.needsAttention = summariseAttention([...(status.needsAttention?.items ?? []), { code, reason, since: now() }]);
+    status.needsAttention = summariseAttention([...(status.needsAttention?.items ?? []), { code, reason, since: now(), ...(action ? { action } : {}) }]);
     publish();
     try {
       await alerts.alertOps({ onboardingId, domain: status.domain, reason });
@@ -115,7 +131,11 @@ export async function onboardClient(input: OnboardingInput): Promise<OnboardingS
       });
       watched.catch(() => undefined);
       if (!(await condition(() => settled, stallAlertMs))) {
-        await raiseAttention(code, `${what} has been failing for ${formatDuration(stallAlertMs)} and is still retrying; the pending activity in the Temporal UI shows the last error`);
+        await raiseAttention(
+          code,
+          `${what} has been failing for ${formatDuration(stallAlertMs)} and is still retrying; \`npx onboarding show ${onboardingId}\` (or the pending activity in the Temporal UI) shows the last error`,
+          `Check why ${what.charAt(0).toLowerCase()}${what.slice(1)} keeps failing (onboarding show: last error)`,
+        );
       }
       const result = await watched;
       clearAttention(code);
@@ -153,6 +173,8 @@ export async function onboardClient(input: OnboardingInput): Promise<OnboardingS
     }
     if (first) rewindFrom(first);
     status.failure = null;
+    status.closesAt = null;
+    clearAttention('failed');
     // A retry restarts the DNS clock (deadline and backoff) and looks again at what needed attention.
     if (status.dns.waitingSince !== null) status.dns.deadlineAt = new Date(Date.now() + settings.dnsDeadlineMs).toISOString();
     status.dns.nextIntervalMs = null;
@@ -163,6 +185,11 @@ export async function onboardClient(input: OnboardingInput): Promise<OnboardingS
   setHandler(getStatus, () => status);
   setHandler(checkDnsNow, () => {
     wakeRequested = true;
+  });
+  setHandler(noteCancellation, ({ by, reason }) => {
+    const stoppedAt = status.steps.find((s) => s.state === 'running')?.name ?? firstUnfinishedStep(status);
+    status.changes = [...status.changes, { kind: 'cancel', at: now(), by, reason, fields: {}, resumesAt: stoppedAt }];
+    publish();
   });
   setHandler(
     retryOnboarding,
@@ -194,6 +221,40 @@ export async function onboardClient(input: OnboardingInput): Promise<OnboardingS
 
   try {
     if (input.retry) for (const platform of platforms) await platform.recheckAfterRetry?.(ctx);
+    // A business failure does not close the onboarding: it waits, failed, for ops to retry or cancel it.
+    for (;;) {
+      try {
+        await runPlan();
+        break;
+      } catch (err) {
+        const rejection = businessRejection(err);
+        if (!rejection) throw err;
+        if (!(await waitForOpsAfter(rejection))) {
+          // Nobody acted within the retention: close as failed, so the Temporal UI shows the reason in red.
+          throw ApplicationFailure.nonRetryable(rejection.message, rejection.type ?? undefined);
+        }
+      }
+    }
+
+    status.dns.nextCheckAt = null;
+    enterPhase('completed');
+    completedCounter.add(1, { plan: plan.join('+') });
+    webhookToCompletion.record((Date.now() - Date.parse(input.receivedAt)) / 1000);
+    return status;
+  } catch (err) {
+    if (isCancellation(err)) {
+      const running = status.steps.find((s) => s.state === 'running');
+      if (running) Object.assign(running, { state: 'pending', finishedAt: null, detail: 'cancelled' });
+      status.dns.nextCheckAt = null;
+      status.needsAttention = null;
+      status.closesAt = null;
+      enterPhase('cancelled');
+    }
+    throw err;
+  }
+
+  /** The plan, step by step, from wherever the onboarding stands. */
+  async function runPlan(): Promise<void> {
     for (;;) {
       if (correctionPending) {
         const previous: OnboardingStatus = correctionPending;
@@ -232,29 +293,29 @@ export async function onboardClient(input: OnboardingInput): Promise<OnboardingS
         );
         ctx.finish('send-signup-email', 'done', `sent to the client's registered address`);
       }
-      break;
+      return;
     }
+  }
 
-    enterPhase('completed');
-    completedCounter.add(1, { plan: plan.join('+') });
-    webhookToCompletion.record((Date.now() - Date.parse(input.receivedAt)) / 1000);
-    return status;
-  } catch (err) {
-    if (isCancellation(err)) {
-      const running = status.steps.find((s) => s.state === 'running');
-      if (running) Object.assign(running, { state: 'pending', finishedAt: null, detail: 'cancelled' });
-      enterPhase('cancelled');
-      throw err;
-    }
-    const rejection = businessRejection(err);
-    if (!rejection) throw err;
+  /**
+   * Records a business failure (a platform said no for good) and waits for ops: true once they retry it (the
+   * retry update rewinds to the failed step), false when `failedRetentionMs` passes without a retry.
+   */
+  async function waitForOpsAfter(rejection: ApplicationFailure): Promise<boolean> {
     status.failure = { reason: rejection.message, type: rejection.type ?? 'Error', at: now() };
     const running = status.steps.find((s) => s.state === 'running');
     if (running) ctx.finish(running.name, 'failed', rejection.message);
-    enterPhase('failed');
+    const retentionMs = settings.failedRetentionMs ?? DEFAULT_FAILED_RETENTION_MS;
+    status.closesAt = new Date(Date.now() + retentionMs).toISOString();
+    status.dns.nextCheckAt = null;
     failedCounter.add(1, { reason: rejection.type ?? 'Error', plan: plan.join('+') });
-    // Fail the workflow itself too, so the Temporal UI shows the reason in red.
-    throw ApplicationFailure.nonRetryable(rejection.message, rejection.type ?? undefined);
+    enterPhase('failed');
+    await raiseAttention(
+      'failed',
+      `Failed: ${rejection.message}. Fix the cause, then \`npx onboarding retry ${onboardingId}\` (--domain or --email to correct them), or cancel it; it closes as failed at ${status.closesAt}`,
+      `Fix the cause, then retry or cancel: ${rejection.message}`,
+    );
+    return condition(() => status.failure === null, retentionMs);
   }
 
   /** One DNS phase for every platform of the plan: each checks in every round, until all say verified. */
@@ -290,7 +351,12 @@ export async function onboardClient(input: OnboardingInput): Promise<OnboardingS
 
       const stalled = Date.now() >= deadline;
       if (stalled) {
-        await raiseAttention('dns-stalled', `DNS for ${status.domain} not verified after ${formatDuration(settings.dnsDeadlineMs)}: ${dns.waitingFor.join('; ')}. Ask the client to fix it (still checking)`);
+        const fix = (dns.records ?? []).find((r) => !r.ok && r.fix)?.fix;
+        await raiseAttention(
+          'dns-stalled',
+          `DNS for ${status.domain} not verified after ${formatDuration(settings.dnsDeadlineMs)}: ${dns.waitingFor.join('; ')}. Ask the client to fix it (still checking)`,
+          `Ask the client to fix DNS: ${fix ?? dns.waitingFor[0] ?? status.domain}`,
+        );
       }
 
       if (checksThisRun >= checksPerRun || workflowInfo().continueAsNewSuggested) {

@@ -15,7 +15,7 @@ export interface StepContext {
   begin(step: StepName): void;
   finish(step: StepName, state: StepRecord['state'], detail?: string | null): void;
   /** Marks the onboarding as needing a person (and alerts ops once per code). */
-  raiseAttention(code: AttentionItem['code'], reason: string): Promise<void>;
+  raiseAttention(code: AttentionItem['code'], reason: string, action?: string): Promise<void>;
   clearAttention(code: AttentionItem['code']): void;
   /**
    * Awaits an activity that retries until it succeeds; if it is still failing after the stall limit, a person is

@@ -65,7 +65,11 @@ async function secureSite(ctx: StepContext): Promise<void> {
     }
     ctx.status.steps.find((s) => s.name === 'tls')!.detail = tls.detail;
     if (Date.now() - startedAt >= settings.dnsDeadlineMs) {
-      await ctx.raiseAttention('tls-stalled', `Netlify has not issued the certificate of ${status.domain} (${tls.detail}); check the site's domain settings in Netlify (still trying)`);
+      await ctx.raiseAttention(
+        'tls-stalled',
+        `Netlify has not issued the certificate of ${status.domain} (${tls.detail}); check the site's domain settings in Netlify (still trying)`,
+        `Check the custom domain of site ${site.name} in Netlify: no certificate yet`,
+      );
     }
     await ctx.sleep(interval);
     if (ctx.restartRequested()) return;

@@ -29,7 +29,7 @@ async function register(ctx: StepContext): Promise<void> {
     ctx.clearAttention('wordpress-key-lost');
   } else if (registration.wordpressKey === 'lost') {
     ctx.finish('secure-wordpress-key', 'needs-attention', KEY_LOST);
-    await ctx.raiseAttention('wordpress-key-lost', KEY_LOST);
+    await ctx.raiseAttention('wordpress-key-lost', KEY_LOST, `Regenerate the WordPress key in NextNet, store it (onboarding secret set), retry`);
   } else {
     ctx.finish('secure-wordpress-key', 'skipped', 'the client does not use WordPress');
   }
