@@ -410,6 +410,33 @@ describe('Retry-After', () => {
   });
 });
 
+describe('redirects', () => {
+  it('a redirect to another origin is not followed, so the API key never leaves for it', async () => {
+    const received: (string | undefined)[] = [];
+    const elsewhere = createServer((req, res) => {
+      received.push(req.headers['x-serendipity-api-key'] as string | undefined);
+      res.end('{}');
+    });
+    await new Promise<void>((resolve) => elsewhere.listen(0, '127.0.0.1', resolve));
+    const elsewhereUrl = `http://127.0.0.1:${(elsewhere.address() as AddressInfo).port}`;
+    const redirecting = createServer((_req, res) => {
+      res.writeHead(307, { location: `${elsewhereUrl}/steal?x=1` }).end();
+    });
+    await new Promise<void>((resolve) => redirecting.listen(0, '127.0.0.1', resolve));
+    try {
+      const client = new NextNetClient({ baseUrl: `http://127.0.0.1:${(redirecting.address() as AddressInfo).port}/accounts`, apiKey: 'sk_org_must_stay_here', timeoutMs: 2_000 });
+      const error = await client.listDomains().catch((err: unknown) => err);
+      expect(error).toBeInstanceOf(ResellerApiError);
+      expect((error as ResellerApiError).kind).toBe('unexpected');
+      expect((error as ResellerApiError).message).toBe(`NextNet GET /reseller/domains/list/ answered 307, a redirect (to ${elsewhereUrl}); not followed, so the API key stays here: check RESELLER_API_URL`);
+      expect(received).toEqual([]);
+    } finally {
+      redirecting.close();
+      elsewhere.close();
+    }
+  });
+});
+
 describe('error bodies', () => {
   it('a detail message is used as it is', () => {
     expect(describeErrorBody('{"detail": "Invalid API key."}')).toBe('Invalid API key.');
@@ -419,6 +446,13 @@ describe('error bodies', () => {
     expect(describeErrorBody('{"domain_host": ["This field is required."], "client_user_email": ["Enter a valid email address.", "Too long."]}')).toBe(
       'domain_host: This field is required.; client_user_email: Enter a valid email address. Too long.',
     );
+  });
+
+  it('never copies a secret-like field or a nested object into the message (it reaches workflow history)', () => {
+    const body = JSON.stringify({ detail: 'Domain already registered.', api_key: 'wp_live_echoed_secret', wordpress: { enabled: true, api_key: 'wp_live_nested_secret' }, client_user_email: ['Enter a valid email address.'] });
+    const message = describeErrorBody(body);
+    expect(message).toBe('Domain already registered.; api_key: [REDACTED]; wordpress: (object); client_user_email: Enter a valid email address.');
+    expect(message).not.toContain('secret');
   });
 
   it('a long body is cut short', () => {

@@ -1,5 +1,6 @@
 import {
   ActivityFailure,
+  allHandlersFinished,
   ApplicationFailure,
   condition,
   continueAsNew,
@@ -360,6 +361,10 @@ export async function onboardClient(input: OnboardingInput): Promise<OnboardingS
       }
 
       if (checksThisRun >= checksPerRun || workflowInfo().continueAsNewSuggested) {
+        // Let a retry or a note still being handled finish first: the new run starts from the status they leave.
+        await condition(allHandlersFinished);
+        // A correction that arrived meanwhile (say during the ops alert) is handled in this run, never dropped.
+        if (correctionPending) return 'corrected';
         await continueAsNew<typeof onboardClient>({ onboardingId, client: status.client, settings, receivedAt: input.receivedAt, services: plan, carried: status });
       }
 

@@ -107,6 +107,8 @@ export class NextNetClient {
         },
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(this.options.timeoutMs),
+        // A redirect is never followed: it would carry the API key to wherever it points.
+        redirect: 'manual',
       });
     } catch (err) {
       throw new ResellerApiError('unavailable', `${what} did not answer: ${describeNetworkError(err)}`);
@@ -117,6 +119,9 @@ export class NextNetClient {
       text = await response.text();
     } catch (err) {
       throw new ResellerApiError('unavailable', `${what} answered ${response.status} but the body could not be read: ${describeNetworkError(err)}`, response.status);
+    }
+    if (response.status >= 300 && response.status < 400) {
+      throw new ResellerApiError('unexpected', `${what} answered ${response.status}, a redirect (to ${redirectTarget(response)}); not followed, so the API key stays here: check RESELLER_API_URL`, response.status);
     }
     if (!response.ok) throw errorFor(what, response, text.replaceAll(this.options.apiKey, '[REDACTED]'));
     let json: unknown = undefined;
@@ -160,13 +165,33 @@ export function describeErrorBody(text: string): string {
     return text.replace(/\s+/g, ' ').trim().slice(0, 200);
   }
   if (body && typeof body === 'object' && !Array.isArray(body)) {
+    // Failure messages reach workflow history and the UI: only messages are copied, never a secret-like field's
+    // value nor a nested object (an echoed registration could carry the WordPress key).
     const parts = Object.entries(body as Record<string, unknown>).map(([field, value]) => {
-      const message = Array.isArray(value) ? value.map(String).join(' ') : typeof value === 'string' ? value : JSON.stringify(value);
+      const message = SECRET_FIELD.test(field)
+        ? '[REDACTED]'
+        : Array.isArray(value)
+          ? value.map((item) => (typeof item === 'string' || typeof item === 'number' ? String(item) : '(object)')).join(' ')
+          : typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean'
+            ? String(value)
+            : '(object)';
       return field === 'detail' || field === 'error' || field === 'message' ? message : `${field}: ${message}`;
     });
     return parts.join('; ').slice(0, 300);
   }
   return String(body).slice(0, 200);
+}
+
+const SECRET_FIELD = /key|token|secret|password|authorization/i;
+
+/** Where a redirect points, as scheme and host only (its path or query could carry anything). */
+function redirectTarget(response: Response): string {
+  try {
+    const location = new URL(response.headers.get('location') ?? '', response.url || 'http://unknown');
+    return location.origin;
+  } catch {
+    return 'an unreadable location';
+  }
 }
 
 /** Verification states we act on; NextNet does not document its strings, so unknown ones count as pending. */
