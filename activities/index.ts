@@ -3,6 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from 'pino';
 import { createPlatformActivities, type PlatformClients } from '../platforms/activities.js';
 import { SECRET_NAMES, type PlatformName } from '../platforms/catalog.js';
+import { agencyNameOf } from '../config/index.js';
 import type { SecretVault } from '../vault/index.js';
 import { FailureTypes, type ClientDetails } from '../workflows/definitions.js';
 import { activityLogger } from './context.js';
@@ -17,7 +18,15 @@ export interface ActivityDependencies extends PlatformClients {
   logger: Logger;
   signupUrl: string;
   emailFrom: string;
+  /** The agency's name in the signup email; default: the display name of `emailFrom`, else its domain. */
+  agencyName?: string;
+  /** Where the client's replies to the signup email go; unset: to `emailFrom`. */
+  emailReplyTo?: string;
   opsAlertTo: string | undefined;
+  /** The Temporal Web UI's base URL: alerts link to the workflow there. Unset: no link. */
+  temporalUiUrl?: string;
+  /** The Temporal namespace the workflows run in (for that link); default 'default'. */
+  namespace?: string;
 }
 
 /** What every onboarding does whatever its plan: the signup email, alerts to ops, revoking secrets. */
@@ -43,9 +52,10 @@ export function createSharedActivities(deps: ActivityDependencies) {
         domain: client.domain,
         signupUrl: services.includes('nextnet') ? deps.signupUrl : null,
         siteUrl: services.includes('netlify') ? (input.siteUrl ?? `https://${client.domain}`) : null,
+        agencyName: deps.agencyName ?? agencyNameOf(deps.emailFrom),
       });
       try {
-        await mailer.send({ to: client.email, ...content, messageId });
+        await mailer.send({ to: client.email, ...content, messageId, ...(deps.emailReplyTo ? { replyTo: deps.emailReplyTo } : {}) });
       } catch (err) {
         if (isPermanentSmtpRejection(err)) {
           throw ApplicationFailure.nonRetryable(`the mail server refused the signup email: ${(err as Error).message}`, FailureTypes.emailRejected);
@@ -67,18 +77,39 @@ export function createSharedActivities(deps: ActivityDependencies) {
       return { revoked: revoked.length > 0, names: revoked };
     },
 
-    /** Tells a person that an onboarding needs them: always a warning in the log, and an email when configured. */
+    /**
+     * Tells a person that an onboarding needs them: always a warning in the log, and an email when configured, with
+     * the reason (phrased as what to do), the workflow's link in the Temporal UI and the command that shows it.
+     */
     async alertOps(input: { onboardingId: string; domain: string; reason: string }): Promise<{ emailed: boolean }> {
-      activityLogger(deps.logger, { onboardingId: input.onboardingId }).warn({ domain: input.domain, reason: input.reason }, 'onboarding needs attention');
+      const { onboardingId } = input;
+      // The onboarding's workflow id is its onboarding id; the link opens its latest run.
+      const uiLink = deps.temporalUiUrl
+        ? `${deps.temporalUiUrl.replace(/\/+$/, '')}/namespaces/${encodeURIComponent(deps.namespace ?? 'default')}/workflows/${encodeURIComponent(onboardingId)}`
+        : undefined;
+      const showCommand = `npx onboarding show ${onboardingId}`;
+      activityLogger(deps.logger, { onboardingId }).warn({ domain: input.domain, reason: input.reason, temporalUi: uiLink }, 'onboarding needs attention');
       if (!deps.opsAlertTo) return { emailed: false };
       const subject = `Onboarding of ${input.domain} needs attention`;
-      const text = `${input.reason}\n\nOnboarding: ${input.onboardingId}\nSee it in the Temporal UI or with: npx onboarding show ${input.onboardingId}`;
+      const text = [
+        input.reason,
+        '',
+        `Onboarding: ${onboardingId}`,
+        ...(uiLink ? [`Temporal UI: ${uiLink}`] : []),
+        `From a terminal: ${showCommand}`,
+      ].join('\n');
+      const html = [
+        `<p>${escapeHtml(input.reason)}</p>`,
+        `<p>Onboarding: <code>${escapeHtml(onboardingId)}</code></p>`,
+        ...(uiLink ? [`<p>Temporal UI: <a href="${escapeHtml(uiLink)}">${escapeHtml(uiLink)}</a></p>`] : []),
+        `<p>From a terminal: <code>${escapeHtml(showCommand)}</code></p>`,
+      ].join('\n');
       await mailer.send({
         to: deps.opsAlertTo,
         subject,
         text,
-        html: `<pre>${escapeHtml(text)}</pre>`,
-        messageId: `<attention.${input.onboardingId}.${Date.now()}@${senderDomain(deps.emailFrom)}>`,
+        html: `<!doctype html>\n<html><body style="font-family: sans-serif; line-height: 1.5">\n${html}\n</body></html>`,
+        messageId: `<attention.${onboardingId}.${Date.now()}@${senderDomain(deps.emailFrom)}>`,
       });
       return { emailed: true };
     },

@@ -63,6 +63,8 @@ const EnvSchema = z
     TEMPORAL_ADDRESS: z.string().optional(),
     TEMPORAL_NAMESPACE: z.string().default('default'),
     TEMPORAL_TASK_QUEUE: z.string().default('onboarding'),
+    // The Temporal Web UI that alerts link to; unset: the dev server's UI when `npm start` runs one, else no link.
+    TEMPORAL_UI_URL: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL, e.g. http://temporal-ui.internal:8080' }).optional(),
     // Temporal Cloud or a TLS cluster: an API key, or mTLS with a client certificate and key (PEM files).
     TEMPORAL_API_KEY: z.string().min(8).optional(),
     TEMPORAL_TLS: z.enum(['true', 'false']).optional(),
@@ -125,6 +127,14 @@ const EnvSchema = z
       .string()
       .optional()
       .refine((from) => !from || !isPlatformSender(from), 'must be an address of the agency, not of the platform it resells'),
+    // The agency's name in emails: the sender's display name and the sign-off.
+    AGENCY_NAME: z
+      .string()
+      .trim()
+      .max(100, 'must be at most 100 characters')
+      .regex(/^[^\u0000-\u001f\u007f<>]+$/, 'must be a plain name: no line breaks, control characters, < or >')
+      .optional(),
+    EMAIL_REPLY_TO: z.email('must be an email address, e.g. hello@agency.example').optional(),
     OPS_ALERT_EMAIL: z.email().optional(),
     SIGNUP_URL: url.default('https://app.bediscovered.ai/auth/signup'),
 
@@ -136,6 +146,7 @@ const EnvSchema = z
     WORKFLOW_BUNDLE_PATH: z.string().optional(),
     WORKER_METRICS_ADDRESS: z.string().regex(/^[^:]+:\d+$/, 'must be host:port, e.g. 0.0.0.0:9464').default('127.0.0.1:9464'),
     OFFBOARDING_GRACE: Duration.default(7 * 86_400_000),
+    FAILED_RETENTION: Duration.default(30 * 86_400_000),
 
     SIM_PORT: port.default(4010),
     SIM_DNS_PORT: port.default(4053),
@@ -164,6 +175,8 @@ export interface Config {
     workflowBundlePath: string | undefined;
     apiKey: string | undefined;
     tls: { certFile?: string; keyFile?: string; caFile?: string } | undefined;
+    /** The Temporal Web UI's base URL (no trailing slash), for links in alerts; unset: no link. */
+    uiUrl?: string;
   };
   /** NextNet's reseller API. */
   reseller: { apiUrl: string; apiKey: string; timeoutMs: number; usesSimulator: boolean };
@@ -190,10 +203,22 @@ export interface Config {
   webhookSecret: string;
   opsApiToken: string;
   vaultKey: Buffer | undefined;
-  email: { smtpUrl: string; from: string; opsAlertTo: string | undefined; signupUrl: string; usesMailDev: boolean };
+  email: {
+    smtpUrl: string;
+    from: string;
+    /** The agency's name: the sender's display name and the sign-off of the signup email. */
+    agencyName: string;
+    /** Where the client's replies go; unset: to the sender address. */
+    replyTo: string | undefined;
+    opsAlertTo: string | undefined;
+    signupUrl: string;
+    usesMailDev: boolean;
+  };
   dns: { pollInitialMs: number; pollMaxMs: number; deadlineMs: number };
   stallAlertMs: number;
   offboardingGraceMs: number;
+  /** How long a failed onboarding stays open, waiting for ops to retry it. */
+  failedRetentionMs: number;
   workerMetricsAddress: string;
   devStack: { simulatorPort: number; simulatorDnsPort: number; simulatorDnsVerifyAfterMs: number | null; mailDevSmtpPort: number; mailDevWebPort: number; temporalPort: number; temporalUiPort: number };
 }
@@ -247,6 +272,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
         env.TEMPORAL_TLS === 'false' || (env.TEMPORAL_TLS === undefined && !env.TEMPORAL_API_KEY && !env.TEMPORAL_TLS_CERT)
           ? undefined
           : { certFile: env.TEMPORAL_TLS_CERT, keyFile: env.TEMPORAL_TLS_KEY, caFile: env.TEMPORAL_TLS_CA },
+      uiUrl: env.TEMPORAL_UI_URL?.replace(/\/+$/, '') ?? (env.TEMPORAL_ADDRESS === undefined ? `http://127.0.0.1:${env.TEMPORAL_UI_PORT}` : undefined),
     },
     reseller: {
       apiUrl: (env.RESELLER_API_URL ?? `http://127.0.0.1:${env.SIM_PORT}/accounts`).replace(/\/+$/, ''),
@@ -278,6 +304,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     email: {
       smtpUrl: env.SMTP_URL ?? `smtp://127.0.0.1:${env.MAILDEV_SMTP_PORT}`,
       from: env.EMAIL_FROM ?? DEV_DEFAULTS.EMAIL_FROM,
+      agencyName: env.AGENCY_NAME ?? agencyNameOf(env.EMAIL_FROM ?? DEV_DEFAULTS.EMAIL_FROM),
+      replyTo: env.EMAIL_REPLY_TO,
       opsAlertTo: env.OPS_ALERT_EMAIL,
       signupUrl: env.SIGNUP_URL,
       usesMailDev: env.SMTP_URL === undefined,
@@ -285,6 +313,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     dns: { pollInitialMs: env.DNS_POLL_INITIAL, pollMaxMs: env.DNS_POLL_MAX, deadlineMs: env.DNS_DEADLINE },
     stallAlertMs: env.STALL_ALERT_AFTER,
     offboardingGraceMs: env.OFFBOARDING_GRACE,
+    failedRetentionMs: env.FAILED_RETENTION,
     workerMetricsAddress: env.WORKER_METRICS_ADDRESS,
     devStack: {
       simulatorPort: env.SIM_PORT,
@@ -308,6 +337,13 @@ function isResolverAddress(server: string): boolean {
 
 function senderAddress(from: string): string {
   return /<([^>]+)>/.exec(from)?.[1] ?? from.trim();
+}
+
+/** The agency's name as a sender shows it: the display name of `Your Agency <hello@agency.example>`, else the domain. */
+export function agencyNameOf(from: string): string {
+  const displayName = /^\s*(.*?)\s*<[^>]*>\s*$/.exec(from)?.[1]?.replace(/^"(.*)"$/, '$1').replace(/\\(.)/g, '$1').trim();
+  if (displayName) return displayName;
+  return (/@([^>\s]+)>?\s*$/.exec(from)?.[1] ?? from).trim();
 }
 
 export function decodeVaultKey(text: string): Buffer | undefined {

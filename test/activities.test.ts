@@ -4,10 +4,12 @@ import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createSmtpMailer } from '../activities/mailer.js';
+import { createSmtpMailer, type SmtpMailerOptions } from '../activities/mailer.js';
+import { WHAT_THE_CLIENT_GETS } from '../activities/signup-email.js';
 import { startMailDev, type RunningMailDev } from '../scripts/maildev.js';
 import { startSimulator, type RunningSimulator } from '../simulator/app.js';
 import { FileVault, type SecretVault } from '../vault/index.js';
+import type { PlatformName } from '../platforms/catalog.js';
 import type { RegistrationOutcome } from '../workflows/definitions.js';
 import { capturedLogger, freePort, TEST_EMAIL_FROM, TEST_RESELLER_KEY, testActivities, uniqueClient } from './support.js';
 
@@ -29,13 +31,24 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function activitiesWith(overrides: { vault?: SecretVault } = {}) {
-  const mailer = createSmtpMailer(mail.smtpUrl, TEST_EMAIL_FROM);
+function activitiesWith(overrides: { vault?: SecretVault; opsAlertTo?: string; emailReplyTo?: string; mailer?: SmtpMailerOptions } = {}) {
+  const mailer = createSmtpMailer(mail.smtpUrl, TEST_EMAIL_FROM, overrides.mailer);
   const vault = overrides.vault ?? new FileVault(path.join(dir, 'vault'), Buffer.alloc(32, 3), logger);
   return {
     vault,
-    activities: testActivities({ simulator, vault, mailer, logger, dataDir: dir }),
+    activities: testActivities({ simulator, vault, mailer, logger, dataDir: dir, opsAlertTo: overrides.opsAlertTo, emailReplyTo: overrides.emailReplyTo }),
   };
+}
+
+async function emailsTo(address: string) {
+  return (await mail.emails()).filter((m) => m.to.some((t) => t.address === address));
+}
+
+/** The message as it went over SMTP, headers and all, from MailDev's API. */
+async function sourceOf(emailId: string): Promise<string> {
+  const response = await fetch(`${mail.webUrl}/api/email/${emailId}/source`);
+  if (!response.ok) throw new Error(`MailDev answered ${response.status}`);
+  return response.text();
 }
 const env = () => new MockActivityEnvironment();
 
@@ -48,6 +61,49 @@ describe('the onboarding activities', () => {
     expect(second).toEqual(first);
     const received = (await mail.emails()).filter((m) => m.to.some((t) => t.address === client.email));
     expect(received).toHaveLength(1);
+  });
+
+  it('send the signup email from the agency by name, signed off by it, with replies going to its mailbox', async () => {
+    const { activities } = activitiesWith({ emailReplyTo: 'hello@agency.test', mailer: { fromName: 'Acme Agency' } });
+    const client = uniqueClient();
+    await env().run(activities.sendSignupEmail, { onboardingId: `onboarding-${client.clientId}`, client, services: ['netlify', 'nextnet'] as PlatformName[] });
+
+    const [received] = await emailsTo(client.email);
+    expect(received?.from).toEqual([{ address: 'onboarding@agency.test', name: 'Acme Agency' }]);
+    expect(await sourceOf(received!.id)).toMatch(/^Reply-To: hello@agency\.test\r?$/m);
+    expect(received?.text).toContain('The Acme Agency team');
+    expect(received?.text).toContain(WHAT_THE_CLIENT_GETS.netlify);
+    expect(received?.text).toContain(WHAT_THE_CLIENT_GETS.nextnet);
+  });
+
+  it('alert ops by email with the reason, the link to the workflow in the Temporal UI and the command that shows it', async () => {
+    const opsAlertTo = `ops-${Date.now().toString(36)}@agency.test`;
+    const { activities } = activitiesWith({ opsAlertTo });
+    const client = uniqueClient();
+    const onboardingId = `onboarding-${client.clientId}`;
+    const reason = `DNS of ${client.domain} not verified after 72h: point www.${client.domain} at acme.netlify.app`;
+
+    expect(await env().run(activities.alertOps, { onboardingId, domain: client.domain, reason })).toEqual({ emailed: true });
+
+    const [alert] = await emailsTo(opsAlertTo);
+    const link = `http://127.0.0.1:8233/namespaces/default/workflows/${onboardingId}`;
+    expect(alert?.subject).toBe(`Onboarding of ${client.domain} needs attention`);
+    expect(alert?.text).toContain(reason);
+    expect(alert?.text).toContain(`Temporal UI: ${link}`);
+    expect(alert?.text).toContain(`npx onboarding show ${onboardingId}`);
+    expect(alert?.html).toContain(`<a href="${link}">`);
+    expect(alert?.html).toContain(`npx onboarding show ${onboardingId}`);
+  });
+
+  it('alert without email when no ops address is set, still naming the link in the log', async () => {
+    const { activities } = activitiesWith();
+    const client = uniqueClient();
+    const onboardingId = `onboarding-${client.clientId}`;
+
+    expect(await env().run(activities.alertOps, { onboardingId, domain: client.domain, reason: 'WordPress key lost' })).toEqual({ emailed: false });
+
+    const logged = lines.find((line) => line.includes(onboardingId) && line.includes('needs attention'));
+    expect(logged).toContain(`http://127.0.0.1:8233/namespaces/default/workflows/${onboardingId}`);
   });
 
   it('keep retrying a failing vault write so a one-time WordPress key is not lost', async () => {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DEV_DEFAULTS, loadConfig, parseDurationMs } from '../config/index.js';
+import { agencyNameOf, ConfigError, DEV_DEFAULTS, loadConfig, parseDurationMs } from '../config/index.js';
 
 const HEX_VAULT_KEY = 'ab'.repeat(32);
 const PRODUCTION_ENV = {
@@ -40,6 +40,7 @@ describe('defaults', () => {
       taskQueue: 'onboarding',
       startsOwnServer: true,
       workflowBundlePath: undefined,
+      uiUrl: 'http://127.0.0.1:8233',
     });
     expect(config.reseller).toEqual({
       apiUrl: 'http://127.0.0.1:4010/accounts',
@@ -53,12 +54,15 @@ describe('defaults', () => {
     expect(config.email).toEqual({
       smtpUrl: 'smtp://127.0.0.1:1025',
       from: DEV_DEFAULTS.EMAIL_FROM,
+      agencyName: 'Your Agency',
+      replyTo: undefined,
       opsAlertTo: undefined,
       signupUrl: 'https://app.bediscovered.ai/auth/signup',
       usesMailDev: true,
     });
     expect(config.dns).toEqual({ pollInitialMs: 60_000, pollMaxMs: 30 * 60_000, deadlineMs: 72 * 3_600_000 });
     expect(config.offboardingGraceMs).toBe(7 * 86_400_000);
+    expect(config.failedRetentionMs).toBe(30 * 86_400_000);
     expect(config.workerMetricsAddress).toBe('127.0.0.1:9464');
     expect(config.devStack).toEqual({
       simulatorPort: 4010,
@@ -241,6 +245,65 @@ describe('refusing a wrong configuration', () => {
   // Bug: the same substring check refuses an unrelated domain that merely starts with a platform's name.
   it('EMAIL_FROM at an unrelated domain that starts with a platform name is accepted', () => {
     expect(loadConfig({ EMAIL_FROM: 'hello@netlify.community' }).email.from).toBe('hello@netlify.community');
+  });
+});
+
+describe('the agency in emails', () => {
+  it.each([
+    ['Your Agency <onboarding@agency.localhost>', 'Your Agency'],
+    ['"Sales @ Acme" <onboarding@agency.example>', 'Sales @ Acme'],
+    ['  Acme Agency   <onboarding@agency.example>  ', 'Acme Agency'],
+    ['onboarding@agency.example', 'agency.example'],
+    ['<onboarding@agency.example>', 'agency.example'],
+  ])('AGENCY_NAME defaults to the sender name of EMAIL_FROM %j: %j', (from, name) => {
+    expect(agencyNameOf(from)).toBe(name);
+    expect(loadConfig({ EMAIL_FROM: from }).email.agencyName).toBe(name);
+  });
+
+  it('AGENCY_NAME, when set, wins over the sender name', () => {
+    expect(loadConfig({ AGENCY_NAME: ' Acme Digital ', EMAIL_FROM: 'Acme <hello@acme-agency.com>' }).email.agencyName).toBe('Acme Digital');
+  });
+
+  it('an AGENCY_NAME with a line break or angle brackets is refused, naming the variable', () => {
+    expect(configErrorFor({ AGENCY_NAME: 'Acme\nBcc: victim@example.com' }).problems).toEqual([expect.stringMatching(/^AGENCY_NAME: must be a plain name/)]);
+    expect(configErrorFor({ AGENCY_NAME: 'Acme <sales@acme.example>' }).problems).toEqual([expect.stringMatching(/^AGENCY_NAME: must be a plain name/)]);
+    expect(configErrorFor({ AGENCY_NAME: 'A'.repeat(101) }).problems).toEqual(['AGENCY_NAME: must be at most 100 characters']);
+  });
+
+  it('EMAIL_REPLY_TO is unset by default and must be an email address', () => {
+    expect(loadConfig({}).email.replyTo).toBeUndefined();
+    expect(loadConfig({ EMAIL_REPLY_TO: 'hello@acme-agency.com' }).email.replyTo).toBe('hello@acme-agency.com');
+    expect(configErrorFor({ EMAIL_REPLY_TO: 'the sales team' }).problems).toEqual(['EMAIL_REPLY_TO: must be an email address, e.g. hello@agency.example']);
+  });
+});
+
+describe('the Temporal UI in alerts', () => {
+  it('TEMPORAL_UI_URL defaults to the dev server UI when the engine starts its own, on TEMPORAL_UI_PORT', () => {
+    expect(loadConfig({}).temporal.uiUrl).toBe('http://127.0.0.1:8233');
+    expect(loadConfig({ TEMPORAL_UI_PORT: '9233' }).temporal.uiUrl).toBe('http://127.0.0.1:9233');
+  });
+
+  it('with a Temporal server of its own (and in production) there is no link unless TEMPORAL_UI_URL is set', () => {
+    expect(loadConfig({ TEMPORAL_ADDRESS: 'temporal.internal:7233' }).temporal.uiUrl).toBeUndefined();
+    expect(loadConfig(PRODUCTION_ENV).temporal.uiUrl).toBeUndefined();
+  });
+
+  it('TEMPORAL_UI_URL, when set, is used without its trailing slash', () => {
+    expect(loadConfig({ ...PRODUCTION_ENV, TEMPORAL_UI_URL: 'https://temporal-ui.agency.internal/' }).temporal.uiUrl).toBe('https://temporal-ui.agency.internal');
+    expect(loadConfig({ TEMPORAL_UI_URL: 'http://localhost:8080' }).temporal.uiUrl).toBe('http://localhost:8080');
+  });
+
+  it('a TEMPORAL_UI_URL that is not a URL is refused, naming the variable', () => {
+    expect(configErrorFor({ TEMPORAL_UI_URL: 'temporal-ui:8080' }).problems).toEqual(['TEMPORAL_UI_URL: must be an http:// or https:// URL, e.g. http://temporal-ui.internal:8080']);
+    expect(configErrorFor({ TEMPORAL_UI_URL: 'localhost 8080' }).problems).toEqual([expect.stringMatching(/^TEMPORAL_UI_URL: /)]);
+  });
+});
+
+describe('failed onboardings', () => {
+  it('FAILED_RETENTION is a duration, 30 days by default', () => {
+    expect(loadConfig({}).failedRetentionMs).toBe(30 * 86_400_000);
+    expect(loadConfig({ FAILED_RETENTION: '90d' }).failedRetentionMs).toBe(90 * 86_400_000);
+    expect(configErrorFor({ FAILED_RETENTION: 'a month' }).problems).toEqual([expect.stringMatching(/^FAILED_RETENTION: .*is not a duration/)]);
   });
 });
 

@@ -1,10 +1,10 @@
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createSmtpMailer, isPermanentSmtpRejection, senderDomain } from '../activities/mailer.js';
-import { composeSignupEmail, escapeHtml } from '../activities/signup-email.js';
+import { createSmtpMailer, isPermanentSmtpRejection, senderAddress, senderDomain, type SmtpMailerOptions } from '../activities/mailer.js';
+import { composeSignupEmail, escapeHtml, WHAT_THE_CLIENT_GETS } from '../activities/signup-email.js';
 
 const SIGNUP_URL = 'https://app.bediscovered.ai/auth/signup';
-const content = { clientName: 'Acme Plumbing', email: 'owner@acme-plumbing.com', domain: 'acme-plumbing.com', signupUrl: SIGNUP_URL, siteUrl: null };
+const content = { clientName: 'Acme Plumbing', email: 'owner@acme-plumbing.com', domain: 'acme-plumbing.com', signupUrl: SIGNUP_URL, siteUrl: null, agencyName: 'Acme Agency' };
 
 describe('the signup email', () => {
   it('the subject names the client domain', () => {
@@ -69,6 +69,54 @@ describe('the signup email', () => {
     expect(html).not.toContain(SIGNUP_URL);
   });
 
+  it('the agency opens the email and signs it off, in text and HTML', () => {
+    const { text, html } = composeSignupEmail(content);
+
+    expect(text).toContain('Acme Agency has set up the following for acme-plumbing.com:');
+    expect(text.endsWith('Kind regards,\nThe Acme Agency team')).toBe(true);
+    expect(html).toContain('<p>Acme Agency has set up the following for <strong>acme-plumbing.com</strong>:</p>');
+    expect(html).toContain('<p>Kind regards,<br>The Acme Agency team</p>');
+  });
+
+  it('an agency name with markup is shown as text in the HTML', () => {
+    const { html, text } = composeSignupEmail({ ...content, agencyName: 'Smith & <b>Sons</b>' });
+
+    expect(html).not.toContain('<b>Sons</b>');
+    expect(html).toContain('The Smith &amp; &lt;b&gt;Sons&lt;/b&gt; team');
+    expect(text).toContain('The Smith & <b>Sons</b> team');
+  });
+
+  it('a NextNet plan says in one sentence what AI search visibility does for the client, and nothing about hosting', () => {
+    const { text, html } = composeSignupEmail(content);
+
+    expect(WHAT_THE_CLIENT_GETS.nextnet).toMatch(/AI assistants such as ChatGPT find and recommend your business/);
+    expect(text).toContain(`\n- ${WHAT_THE_CLIENT_GETS.nextnet}\n`);
+    expect(html).toContain(`<li>${escapeHtml(WHAT_THE_CLIENT_GETS.nextnet)}</li>`);
+    expect(text).not.toContain(WHAT_THE_CLIENT_GETS.netlify);
+    expect(html).not.toContain(escapeHtml(WHAT_THE_CLIENT_GETS.netlify));
+  });
+
+  it('a Netlify-only plan says in one sentence that the website is hosted and kept secure, and nothing about AI search', () => {
+    const { text, html } = composeSignupEmail({ ...content, signupUrl: null, siteUrl: 'https://acme-plumbing.com' });
+
+    expect(WHAT_THE_CLIENT_GETS.netlify).toMatch(/website is hosted .*kept secure/);
+    expect(text).toContain(`\n- ${WHAT_THE_CLIENT_GETS.netlify}\n`);
+    expect(html).toContain(`<li>${escapeHtml(WHAT_THE_CLIENT_GETS.netlify)}</li>`);
+    expect(text).not.toContain('ChatGPT');
+    expect(html).not.toContain('ChatGPT');
+  });
+
+  it('a plan of both names both, website first, and never the platforms the agency resells', () => {
+    const { text, html } = composeSignupEmail({ ...content, siteUrl: 'https://acme-plumbing.com' });
+
+    expect(text).toContain(`\n- ${WHAT_THE_CLIENT_GETS.netlify}\n- ${WHAT_THE_CLIENT_GETS.nextnet}\n`);
+    expect(html).toContain(`<li>${escapeHtml(WHAT_THE_CLIENT_GETS.netlify)}</li>\n<li>${escapeHtml(WHAT_THE_CLIENT_GETS.nextnet)}</li>`);
+    for (const platform of [/netlify/i, /nextnet/i]) {
+      expect(text.replace(SIGNUP_URL, '')).not.toMatch(platform);
+      expect(html.replaceAll(SIGNUP_URL, '')).not.toMatch(platform);
+    }
+  });
+
   it('escapeHtml escapes the five characters that matter in HTML and leaves the rest', () => {
     expect(escapeHtml(`<a href="x">Tom & Jerry's</a>`)).toBe('&lt;a href=&quot;x&quot;&gt;Tom &amp; Jerry&#39;s&lt;/a&gt;');
     expect(escapeHtml('Ünïcode stays — as is')).toBe('Ünïcode stays — as is');
@@ -87,6 +135,14 @@ describe('the sender domain used in message ids', () => {
 
   it('an address without a domain falls back to localhost', () => {
     expect(senderDomain('Your Agency')).toBe('localhost');
+  });
+
+  it.each([
+    ['Your Agency <onboarding@agency.localhost>', 'onboarding@agency.localhost'],
+    ['onboarding@agency.example', 'onboarding@agency.example'],
+    ['"Sales @ Acme" <onboarding@agency.example> ', 'onboarding@agency.example'],
+  ])('the bare address of %j is %j', (from, address) => {
+    expect(senderAddress(from)).toBe(address);
   });
 });
 
@@ -158,10 +214,10 @@ describe('with a real SMTP conversation', () => {
 
   const email = { to: 'owner@acme-plumbing.com', ...composeSignupEmail(content), messageId: '<signup.onboarding-crm-1@agency.example>' };
 
-  async function sendThrough(url: string): Promise<unknown> {
-    const mailer = createSmtpMailer(url, 'Acme Agency <onboarding@agency.example>');
+  async function sendThrough(url: string, options?: SmtpMailerOptions, replyTo?: string): Promise<unknown> {
+    const mailer = createSmtpMailer(url, 'Acme Agency <onboarding@agency.example>', options);
     try {
-      await mailer.send(email);
+      await mailer.send(replyTo ? { ...email, replyTo } : email);
       return undefined;
     } catch (err) {
       return err;
@@ -179,6 +235,25 @@ describe('with a real SMTP conversation', () => {
     expect(smtp.received[0]).toContain('Message-ID: <signup.onboarding-crm-1@agency.example>');
     expect(smtp.received[0]).toMatch(/^From: Acme Agency <onboarding@agency\.example>$/m);
     expect(smtp.received[0]).toContain('Subject: Your AI search visibility account for acme-plumbing.com is ready');
+  });
+
+  it('the agency name is the sender display name, quoted where the header needs it, with the address of EMAIL_FROM', async () => {
+    const smtp = await smtpServer('250 2.1.5 OK');
+
+    expect(await sendThrough(smtp.url, { fromName: 'Acme Agency, Inc.' })).toBeUndefined();
+
+    expect(smtp.received[0]).toMatch(/^From: "Acme Agency, Inc\." <onboarding@agency\.example>$/m);
+    expect(smtp.received[0]).not.toMatch(/^Reply-To:/im);
+  });
+
+  it('replies go to the agency mailbox when one is set, and a message may name its own', async () => {
+    const smtp = await smtpServer('250 2.1.5 OK');
+
+    expect(await sendThrough(smtp.url, { replyTo: 'hello@agency.example' })).toBeUndefined();
+    expect(await sendThrough(smtp.url, { replyTo: 'hello@agency.example' }, 'accounts@agency.example')).toBeUndefined();
+
+    expect(smtp.received[0]).toMatch(/^Reply-To: hello@agency\.example$/m);
+    expect(smtp.received[1]).toMatch(/^Reply-To: accounts@agency\.example$/m);
   });
 
   it('a mailbox the server refuses for good is a permanent rejection', async () => {

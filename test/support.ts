@@ -88,7 +88,7 @@ export function uniqueClient(overrides: Partial<ClientDetails> = {}): ClientDeta
 }
 
 /** The real activities, wired to a simulator (both platforms and its DNS server), a mailer, a vault and a data directory of the test's own. */
-export function testActivities(options: { simulator: RunningSimulator; vault: SecretVault; mailer: Mailer; logger: Logger; dataDir: string; opsAlertTo?: string }) {
+export function testActivities(options: { simulator: RunningSimulator; vault: SecretVault; mailer: Mailer; logger: Logger; dataDir: string; opsAlertTo?: string; emailReplyTo?: string }) {
   return createActivities({
     nextnet: new NextNetClient({ baseUrl: options.simulator.baseUrl, apiKey: TEST_RESELLER_KEY, timeoutMs: 2_000 }),
     netlify: {
@@ -103,7 +103,11 @@ export function testActivities(options: { simulator: RunningSimulator; vault: Se
     logger: options.logger,
     signupUrl: TEST_SIGNUP_URL,
     emailFrom: TEST_EMAIL_FROM,
+    agencyName: 'Acme Agency',
+    emailReplyTo: options.emailReplyTo,
     opsAlertTo: options.opsAlertTo,
+    temporalUiUrl: 'http://127.0.0.1:8233',
+    namespace: 'default',
   });
 }
 

@@ -38,7 +38,7 @@ export interface OnboardingWorkers {
  */
 export async function createOnboardingWorker(options: OnboardingWorkerOptions): Promise<OnboardingWorkers> {
   const { config, logger } = options;
-  const mailer = createSmtpMailer(config.email.smtpUrl, config.email.from);
+  const mailer = createSmtpMailer(config.email.smtpUrl, config.email.from, { fromName: config.email.agencyName });
   const available = new Set(config.availableServices);
   const activities = createActivities({
     nextnet: available.has('nextnet') ? new NextNetClient({ baseUrl: config.reseller.apiUrl, apiKey: config.reseller.apiKey, timeoutMs: config.reseller.timeoutMs }) : undefined,
@@ -56,7 +56,11 @@ export async function createOnboardingWorker(options: OnboardingWorkerOptions): 
     logger: logger.child({ component: 'activities' }),
     signupUrl: config.email.signupUrl,
     emailFrom: config.email.from,
+    agencyName: config.email.agencyName,
+    emailReplyTo: config.email.replyTo,
     opsAlertTo: config.email.opsAlertTo,
+    temporalUiUrl: config.temporal.uiUrl,
+    namespace: config.temporal.namespace,
   });
   const workflowSource: Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> = options.workflowBundlePath
     ? { workflowBundle: { codePath: options.workflowBundlePath } }
