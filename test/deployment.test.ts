@@ -194,6 +194,14 @@ describe('docker-compose.yml', () => {
     expect(Object.keys(compose.volumes ?? {})).toContain(namedVolumeMounts('postgresql')[0]?.source);
   });
 
+  it('publishes Temporal, its Web UI and MailDev on the loopback interface only: none of them has authentication', () => {
+    for (const name of ['temporal', 'temporal-ui', 'maildev']) {
+      const ports = (service(name).ports ?? []).map(String);
+      expect(ports.length).toBeGreaterThan(0);
+      for (const port of ports) expect(port).toMatch(/^127\.0\.0\.1:/);
+    }
+  });
+
   it('creates exactly the search attributes the workflows set, in their namespace, before the worker and the API start', () => {
     const adminTools = service('temporal-admin-tools');
     const script = words(adminTools.command);
