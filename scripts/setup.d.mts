@@ -29,3 +29,23 @@ export interface ChromiumInstall extends ChromiumLookup {
 export declare function findChromium(options?: ChromiumLookup): string | null;
 export declare function ensureChromium(options?: ChromiumInstall): Promise<string>;
 export declare function main(argv?: string[]): Promise<number>;
+
+export declare const TEMPORAL_TEST_SERVER_VERSION: string;
+/** `io.temporal:temporal-test-server:<version>` on Maven Central. */
+export declare const TEMPORAL_TEST_SERVER_ARTIFACT: string;
+
+export interface TestServerLookup {
+  env?: NodeJS.ProcessEnv;
+  repoRoot?: string;
+}
+
+export interface TestServerInstall extends TestServerLookup {
+  log?: (message: string) => void;
+  progressStream?: NodeJS.WriteStream;
+}
+
+export declare function timeSkippingTestServerDir(repoRoot?: string): string;
+/** TEMPORAL_TEST_SERVER_PATH, else `.tools/temporal-test-server` when it is complete and current; null otherwise. */
+export declare function findTimeSkippingTestServer(options?: TestServerLookup): string | null;
+export declare function findJava(env?: NodeJS.ProcessEnv): string | null;
+export declare function ensureTimeSkippingTestServer(options?: TestServerInstall): Promise<string>;

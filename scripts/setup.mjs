@@ -1,10 +1,11 @@
 // Makes a fresh checkout runnable: right Node, npm dependencies matching the lock file, and a Temporal CLI;
-// with --with-browser (npm test) also the Chromium that the browser test drives.
+// with --with-browser (npm test) also the Chromium that the browser test drives, and with --with-time-skipping (npm test)
+// Temporal's time-skipping test server (Java, fetched with Maven).
 // Runs before `npm start`, `npm test` and `npm run temporal`, so it must be fast and silent (--quiet) when nothing changed.
-// Usage: node scripts/setup.mjs [--quiet] [--with-browser]
+// Usage: node scripts/setup.mjs [--quiet] [--with-browser] [--with-time-skipping]
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_REPO_ROOT, ensureTemporalCli, findExecutableOnPath, isExecutableFile, toolsDir, withDirectoryLock } from './temporal-cli.mjs';
@@ -166,6 +167,216 @@ export async function ensureChromium({
   );
 }
 
+// --- Temporal's time-skipping test server (Java), for the tests that let days pass in seconds ----------------
+
+export const TEMPORAL_TEST_SERVER_VERSION = '1.31.0';
+export const TEMPORAL_TEST_SERVER_ARTIFACT = `io.temporal:temporal-test-server:${TEMPORAL_TEST_SERVER_VERSION}`;
+// The server logs through SLF4J; without a provider it would print a warning at every start and hide its own errors.
+const SLF4J_VERSION = '2.0.17';
+const MAVEN_DEPENDENCY_PLUGIN = 'org.apache.maven.plugins:maven-dependency-plugin:3.8.1';
+const TEST_SERVER_MAIN_CLASS = 'io.temporal.testserver.TestServer';
+const TEST_SERVER_LAUNCHER = 'temporal-test-server';
+const TEST_SERVER_STAGING_PREFIX = '.test-server-staging-';
+
+/** Where the server's jars live: `.tools/temporal-test-server-<version>/lib`. */
+export function timeSkippingTestServerDir(repoRoot = DEFAULT_REPO_ROOT) {
+  return path.join(toolsDir(repoRoot), `temporal-test-server-${TEMPORAL_TEST_SERVER_VERSION}`);
+}
+
+/** The first line after the shebang of the launcher; it names the version, so a version bump fetches anew. */
+const launcherStamp = () => `# Temporal time-skipping test server ${TEMPORAL_TEST_SERVER_VERSION} (written by scripts/setup.mjs)`;
+
+/**
+ * The executable the Temporal SDK runs as a time-skipping test server (`TestWorkflowEnvironment.createTimeSkipping`
+ * with an `existing-path` executable): TEMPORAL_TEST_SERVER_PATH, else the launcher in `.tools`; null when neither.
+ */
+export function findTimeSkippingTestServer({ env = process.env, repoRoot = DEFAULT_REPO_ROOT } = {}) {
+  if (env.TEMPORAL_TEST_SERVER_PATH) {
+    const resolved = path.resolve(env.TEMPORAL_TEST_SERVER_PATH);
+    if (!isExecutableFile(resolved)) {
+      throw new Error(`TEMPORAL_TEST_SERVER_PATH points to ${resolved}, which is not an executable file. Fix or unset TEMPORAL_TEST_SERVER_PATH.`);
+    }
+    return resolved;
+  }
+  const launcher = path.join(toolsDir(repoRoot), TEST_SERVER_LAUNCHER);
+  if (!isExecutableFile(launcher)) return null;
+  const current = readFileSync(launcher, 'utf8').split('\n')[1] === launcherStamp();
+  const jar = path.join(timeSkippingTestServerDir(repoRoot), 'lib', `temporal-test-server-${TEMPORAL_TEST_SERVER_VERSION}.jar`);
+  return current && existsSync(jar) ? launcher : null;
+}
+
+/** The `java` the launcher will run (JAVA_HOME's, else the one on PATH), or null when there is none. */
+export function findJava(env = process.env) {
+  if (env.JAVA_HOME) {
+    const fromHome = path.join(env.JAVA_HOME, 'bin', 'java');
+    if (isExecutableFile(fromHome)) return fromHome;
+  }
+  return findExecutableOnPath('java', env.PATH);
+}
+
+const debianHint = (pkg) => (isDebian() ? ` (Debian: \`apt-get install -y --no-install-recommends ${pkg}\`)` : '');
+
+/**
+ * The time-skipping test server's launcher, fetching the server and its dependencies from Maven Central with Maven
+ * the first time (into `.tools`, git-ignored; Maven keeps its own cache in ~/.m2). Throws with what to install when
+ * Java or Maven is missing.
+ */
+export async function ensureTimeSkippingTestServer({ env = process.env, repoRoot = DEFAULT_REPO_ROOT, log = console.error, progressStream = process.stderr } = {}) {
+  const existing = findTimeSkippingTestServer({ env, repoRoot });
+  if (existing && env.TEMPORAL_TEST_SERVER_PATH) return existing;
+  if (!findJava(env)) {
+    throw new Error(`The time-skipping tests run Temporal's test server on Java, and no \`java\` was found (JAVA_HOME or PATH). Install Java 17${debianHint('openjdk-17-jre-headless')}, then run again.`);
+  }
+  if (existing) return existing;
+
+  const mvn = findExecutableOnPath('mvn', env.PATH);
+  if (!mvn) {
+    throw new Error(`The time-skipping tests need Temporal's test server, which setup fetches from Maven Central with Maven, and \`mvn\` is not on PATH. Install Maven${debianHint('maven')}, or set TEMPORAL_TEST_SERVER_PATH to a test server executable.`);
+  }
+
+  return withDirectoryLock(
+    path.join(toolsDir(repoRoot), '.test-server-lock'),
+    {
+      onWait: (owner) => log(`Another process${owner ? ` (pid ${owner.pid})` : ''} is fetching the Temporal test server; waiting for it…`),
+      onStillWaiting: (seconds) => log(`  still waiting for the Temporal test server… ${seconds}s`),
+    },
+    async () => {
+      const fetchedMeanwhile = findTimeSkippingTestServer({ env, repoRoot });
+      if (fetchedMeanwhile) return fetchedMeanwhile;
+      return fetchTimeSkippingTestServer({ mvn, env, repoRoot, log, progressStream });
+    },
+  );
+}
+
+async function fetchTimeSkippingTestServer({ mvn, env, repoRoot, log, progressStream }) {
+  const tools = toolsDir(repoRoot);
+  // We hold the lock, so a staging folder left behind belongs to a fetch that was killed.
+  for (const entry of readdirSync(tools)) {
+    if (entry.startsWith(TEST_SERVER_STAGING_PREFIX)) rmSync(path.join(tools, entry), { recursive: true, force: true });
+  }
+  const staging = path.join(tools, `${TEST_SERVER_STAGING_PREFIX}${process.pid}`);
+  mkdirSync(staging, { recursive: true });
+  const startedAt = Date.now();
+  log(`Fetching Temporal's time-skipping test server (${TEMPORAL_TEST_SERVER_ARTIFACT}) from Maven Central. The first time takes about a minute; later runs reuse ${tools}.`);
+  try {
+    writeFileSync(path.join(staging, 'pom.xml'), testServerPom());
+    const args = ['-B', '-f', path.join(staging, 'pom.xml'), `${MAVEN_DEPENDENCY_PLUGIN}:copy-dependencies`, `-DoutputDirectory=${path.join(staging, 'lib')}`, '-DincludeScope=runtime'];
+    await runMavenWithProgress(mvn, args, { env, cwd: staging, log, progressStream });
+    if (!existsSync(path.join(staging, 'lib', `temporal-test-server-${TEMPORAL_TEST_SERVER_VERSION}.jar`))) {
+      throw new Error(`Maven finished but temporal-test-server-${TEMPORAL_TEST_SERVER_VERSION}.jar is not among the jars it copied`);
+    }
+    rmSync(path.join(staging, 'pom.xml'));
+
+    const target = timeSkippingTestServerDir(repoRoot);
+    rmSync(target, { recursive: true, force: true });
+    renameSync(staging, target);
+    // The launcher goes last and by rename: whoever finds it finds the jars complete.
+    const launcher = path.join(tools, TEST_SERVER_LAUNCHER);
+    const partial = `${launcher}.${process.pid}.tmp`;
+    writeFileSync(partial, launcherScript(), { mode: 0o755 });
+    renameSync(partial, launcher);
+    await checkLauncherRuns(launcher, env);
+    log(`Temporal test server ready after ${Math.round((Date.now() - startedAt) / 1000)}s: ${launcher}`);
+    return launcher;
+  } catch (error) {
+    throw new Error(
+      `Fetching Temporal's test server failed: ${error instanceof Error ? error.message : String(error)}\n` +
+        'Fix the Maven problem shown above (often: no access to Maven Central, or a proxy missing from ~/.m2/settings.xml), or set TEMPORAL_TEST_SERVER_PATH to a test server executable.',
+    );
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+/** A pom that only declares what the test server needs at run time, for `dependency:copy-dependencies`. */
+function testServerPom() {
+  const [groupId, artifactId, version] = TEMPORAL_TEST_SERVER_ARTIFACT.split(':');
+  const dependency = (g, a, v) => `    <dependency><groupId>${g}</groupId><artifactId>${a}</artifactId><version>${v}</version></dependency>`;
+  return `<?xml version="1.0" encoding="UTF-8"?>
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>local.client-onboarding-engine</groupId>
+  <artifactId>temporal-test-server-runtime</artifactId>
+  <version>1</version>
+  <packaging>pom</packaging>
+  <dependencies>
+${dependency(groupId, artifactId, version)}
+${dependency('org.slf4j', 'slf4j-api', SLF4J_VERSION)}
+${dependency('org.slf4j', 'slf4j-simple', SLF4J_VERSION)}
+  </dependencies>
+</project>
+`;
+}
+
+/**
+ * What the SDK runs: it passes `<port>` (plus any `extraArgs`, e.g. `--enable-time-skipping`) and stops the server
+ * by killing this process, so the JVM replaces the shell (`exec`) instead of running as its child.
+ */
+function launcherScript() {
+  return `#!/bin/sh
+${launcherStamp()}
+# Usage: temporal-test-server <port> [--enable-time-skipping]
+if [ -n "$JAVA_HOME" ] && [ -x "$JAVA_HOME/bin/java" ]; then JAVA="$JAVA_HOME/bin/java"; else JAVA=java; fi
+HERE=$(CDPATH= cd -- "$(dirname -- "$0")" && pwd)
+exec "$JAVA" -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \\
+  -cp "$HERE/temporal-test-server-${TEMPORAL_TEST_SERVER_VERSION}/lib/*" ${TEST_SERVER_MAIN_CLASS} "$@"
+`;
+}
+
+/** Runs the launcher without a port: the server's main class prints its usage and exits, which proves the classpath. */
+function checkLauncherRuns(launcher, env) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(launcher, [], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    child.on('error', (error) => reject(new Error(`could not run ${launcher}: ${error.message}`)));
+    child.on('close', (code) => {
+      if (code === 0 && output.includes('Usage')) resolve();
+      else reject(new Error(`${launcher} did not start the test server's main class (exit code ${code}):\n${output.trim()}`));
+    });
+  });
+}
+
+/** Runs Maven with its output kept back, saying every 10 s (or on one line in a terminal) how far it got. */
+function runMavenWithProgress(mvn, args, { env, cwd, log, progressStream }) {
+  return new Promise((resolve, reject) => {
+    const startedAt = Date.now();
+    const tail = [];
+    let downloads = 0;
+    const remember = (chunk) => {
+      for (const line of chunk.toString().split(/\r?\n/)) {
+        if (!line.trim()) continue;
+        if (/\bDownloaded from /.test(line)) downloads += 1;
+        tail.push(line);
+        if (tail.length > 40) tail.shift();
+      }
+    };
+    const child = spawn(mvn, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.on('data', remember);
+    child.stderr.on('data', remember);
+    const seconds = () => Math.round((Date.now() - startedAt) / 1000);
+    const status = () => `Fetching the Temporal test server with Maven… ${seconds()}s, ${downloads} files downloaded`;
+    const isTerminal = Boolean(progressStream?.isTTY);
+    const ticker = isTerminal
+      ? setInterval(() => progressStream.write(`\r\x1b[2K${status().slice(0, (progressStream.columns || 80) - 1)}`), 1000)
+      : setInterval(() => log(status()), 10_000);
+    const stop = () => {
+      clearInterval(ticker);
+      if (isTerminal) progressStream.write('\r\x1b[2K');
+    };
+    child.on('error', (error) => {
+      stop();
+      reject(new Error(`could not run ${mvn}: ${error.message}`));
+    });
+    child.on('close', (code, signal) => {
+      stop();
+      if (code === 0) return resolve();
+      reject(new Error(`mvn ${signal ? `was stopped by ${signal}` : `exited with code ${code}`} after ${seconds()}s. Last output:\n${tail.join('\n')}`));
+    });
+  });
+}
+
 export async function main(argv = process.argv.slice(2)) {
   const quiet = argv.includes('--quiet');
   try {
@@ -177,6 +388,11 @@ export async function main(argv = process.argv.slice(2)) {
     if (argv.includes('--with-browser')) {
       const chromium = await ensureChromium();
       if (!quiet) console.log(`Chromium: ${chromium}`);
+    }
+    // Only the time-skipping tests need Java and the test server, so only `npm test` asks for them.
+    if (argv.includes('--with-time-skipping')) {
+      const testServer = await ensureTimeSkippingTestServer();
+      if (!quiet) console.log(`Temporal time-skipping test server: ${testServer}`);
     }
     return 0;
   } catch (error) {
