@@ -15,7 +15,17 @@ export interface SentEmail {
 export interface SentEmailLedger {
   find(messageId: string): Promise<SentEmail | undefined>;
   record(sent: SentEmail): Promise<void>;
+  /**
+   * Optional: claims a send durably before it happens, so a crash between the claim and `record` stays visible.
+   * Answers `sent` when the message was already recorded (do not send again); otherwise the claim is the caller's,
+   * with `earlierClaimedAt` set when an earlier attempt claimed it and never recorded the send (it may have gone out).
+   */
+  claim?(messageId: string): Promise<EmailClaim>;
 }
+
+export type EmailClaim =
+  | { state: 'sent'; sent: SentEmail }
+  | { state: 'claimed'; claimedAt: string; attempts: number; earlierClaimedAt?: string; earlierClaimedBy?: string };
 
 /** One fsynced file per message, under DATA_DIR; workers that share the ledger must share the directory. */
 export class FileSentEmailLedger implements SentEmailLedger {

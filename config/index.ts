@@ -59,6 +59,10 @@ const EnvSchema = z
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     PORT: port.default(3000),
     DATA_DIR: z.string().default('.data'),
+    // The engine's own PostgreSQL (vault, audit trail, sent-email ledger); unset in development: `npm start` runs one.
+    DATABASE_URL: z
+      .url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// or postgresql:// URL, e.g. postgres://onboarding:password@db.internal:5432/onboarding' })
+      .optional(),
 
     TEMPORAL_ADDRESS: z.string().optional(),
     TEMPORAL_NAMESPACE: z.string().default('default'),
@@ -167,6 +171,8 @@ export interface Config {
   logLevel: Env['LOG_LEVEL'];
   port: number;
   dataDir: string;
+  /** The engine's PostgreSQL (it holds a password: never log it); unset: `npm start` runs an embedded one. */
+  databaseUrl: string | undefined;
   temporal: {
     address: string;
     namespace: string;
@@ -260,6 +266,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     logLevel: env.LOG_LEVEL,
     port: env.PORT,
     dataDir: env.DATA_DIR,
+    databaseUrl: env.DATABASE_URL,
     temporal: {
       address: env.TEMPORAL_ADDRESS ?? `127.0.0.1:${env.TEMPORAL_PORT}`,
       namespace: env.TEMPORAL_NAMESPACE,

@@ -343,3 +343,25 @@ describe('platforms and the plan', () => {
     expect(configErrorFor({ DNS_RESOLVERS: 'dns.google' }).problems[0]).toMatch(/^DNS_RESOLVERS: must be a comma list of DNS server addresses/);
   });
 });
+
+describe('the engine database', () => {
+  it('DATABASE_URL is unset by default (npm start runs an embedded PostgreSQL) and not yet required in production', () => {
+    expect(loadConfig({}).databaseUrl).toBeUndefined();
+    expect(loadConfig({ DATABASE_URL: '  ' }).databaseUrl).toBeUndefined();
+    expect(loadConfig(PRODUCTION_ENV).databaseUrl).toBeUndefined();
+  });
+
+  it('a postgres:// or postgresql:// DATABASE_URL is taken as it is', () => {
+    const url = 'postgres://onboarding:s3cret%40pw@db.internal:5432/onboarding?sslmode=require';
+    expect(loadConfig({ DATABASE_URL: url }).databaseUrl).toBe(url);
+    expect(loadConfig({ ...PRODUCTION_ENV, DATABASE_URL: 'postgresql://db.internal/onboarding' }).databaseUrl).toBe('postgresql://db.internal/onboarding');
+  });
+
+  it('a DATABASE_URL that is not a PostgreSQL URL is refused, naming the variable without its value', () => {
+    for (const bad of ['mysql://onboarding:hunter2-password@db.internal/onboarding', 'db.internal:5432', 'http://db.internal']) {
+      const error = configErrorFor({ DATABASE_URL: bad });
+      expect(error.problems).toEqual([expect.stringMatching(/^DATABASE_URL: must be a postgres:\/\/ or postgresql:\/\/ URL/)]);
+      expect(error.message).not.toContain('hunter2-password');
+    }
+  });
+});

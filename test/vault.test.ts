@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config/index.js';
 import { createLogger } from '../config/logger.js';
-import { FileVault, loadOrCreateDevVaultKey, openVault, type SecretRef } from '../vault/index.js';
+import { FileVault, loadOrCreateDevVaultKey, openVault, SecretRevokedError, VaultEntryUnreadableError, type SecretRef } from '../vault/index.js';
 
 const WORDPRESS_KEY = 'nn_wp_0123456789abcdef0123456789abcdef';
 const acmeKey: SecretRef = { onboardingId: 'onboarding-crm-acme', name: 'wordpress-api-key' };
@@ -146,6 +146,114 @@ describe('protection of the sealed files', () => {
     await writeFile(file, JSON.stringify({ ...sealed, ciphertext: bytes.toString('base64') }));
 
     await expect(vault.reveal(acmeKey, audit)).rejects.toThrow(/tampered/);
+  });
+});
+
+describe('revocation', () => {
+  it('a revoked secret cannot be read, and its record stays without the value', async () => {
+    const vault = new FileVault(vaultDir, key, collectingLogger().logger);
+    await vault.put(acmeKey, WORDPRESS_KEY);
+
+    expect(await vault.revoke(acmeKey, { actor: 'offboarding workflow', purpose: 'client churned' })).toBe(true);
+
+    expect(await vault.has(acmeKey)).toBe(false);
+    await expect(vault.reveal(acmeKey, audit)).rejects.toBeInstanceOf(SecretRevokedError);
+    const record = JSON.parse(await readFile(sealedFileOf(vaultDir, acmeKey), 'utf8')) as Record<string, unknown>;
+    expect(record).toMatchObject({ onboardingId: acmeKey.onboardingId, name: acmeKey.name, ciphertext: '', revokedBy: 'offboarding workflow', revokeReason: 'client churned' });
+    expect(await vault.revoke(acmeKey, audit)).toBe(false);
+  });
+
+  it('a put on a revoked secret is refused and the revocation record is kept', async () => {
+    const vault = new FileVault(vaultDir, key, collectingLogger().logger);
+    await vault.put(acmeKey, WORDPRESS_KEY);
+    await vault.revoke(acmeKey, audit);
+    const record = await readFile(sealedFileOf(vaultDir, acmeKey), 'utf8');
+
+    await expect(vault.put(acmeKey, 'nn_wp_after_offboarding')).rejects.toBeInstanceOf(SecretRevokedError);
+    await expect(vault.put(acmeKey, WORDPRESS_KEY)).rejects.toThrow(/was revoked at/);
+
+    expect(await readFile(sealedFileOf(vaultDir, acmeKey), 'utf8')).toBe(record);
+    expect(await vault.has(acmeKey)).toBe(false);
+  });
+
+  it('revoking a secret that was never stored records the revocation, so a later put is refused', async () => {
+    const vault = new FileVault(vaultDir, key, collectingLogger().logger);
+
+    expect(await vault.revoke(acmeKey, audit)).toBe(false);
+
+    await expect(vault.put(acmeKey, WORDPRESS_KEY)).rejects.toBeInstanceOf(SecretRevokedError);
+    await expect(vault.reveal(acmeKey, audit)).rejects.toBeInstanceOf(SecretRevokedError);
+    expect(await vault.put(bakeryKey, 'nn_wp_bakery')).toMatchObject({ outcome: 'created' });
+  });
+});
+
+describe('a corrupt vault file', () => {
+  async function corrupt(ref: SecretRef, content: string): Promise<void> {
+    await new FileVault(vaultDir, key, collectingLogger().logger).put(ref, WORDPRESS_KEY);
+    await writeFile(sealedFileOf(vaultDir, ref), content, { mode: 0o600 });
+  }
+
+  it('reads fail with VaultEntryUnreadableError, which says what to do', async () => {
+    await corrupt(acmeKey, '{"version":1,"onboardingId":"onboarding-crm-ac');
+    const vault = new FileVault(vaultDir, key, collectingLogger().logger);
+
+    const failure = await vault.reveal(acmeKey, audit).catch((err: unknown) => err);
+
+    expect(failure).toBeInstanceOf(VaultEntryUnreadableError);
+    expect(failure).toMatchObject({ reference: 'vault:onboarding-crm-acme/wordpress-api-key', reason: 'corrupt' });
+    expect((failure as Error).message).toMatch(/is corrupt \(the file is not valid JSON\).*store the secret again/);
+    expect(await vault.has(acmeKey)).toBe(false);
+  });
+
+  it('a wrong key is a VaultEntryUnreadableError too, not a bare error', async () => {
+    await new FileVault(vaultDir, key, collectingLogger().logger).put(acmeKey, WORDPRESS_KEY);
+
+    const failure = await new FileVault(vaultDir, randomBytes(32), collectingLogger().logger).reveal(acmeKey, audit).catch((err: unknown) => err);
+
+    expect(failure).toBeInstanceOf(VaultEntryUnreadableError);
+    expect(failure).toMatchObject({ reason: 'undecryptable' });
+  });
+
+  it('does not block storing a fresh value: it is kept aside as <file>.corrupt-<time> and logged', async () => {
+    await corrupt(acmeKey, '\u0000\u0000 not json');
+    const { logger, lines, entries } = collectingLogger();
+    const vault = new FileVault(vaultDir, key, logger);
+
+    expect(await vault.put(acmeKey, 'nn_wp_fresh_key')).toMatchObject({ outcome: 'replaced' });
+
+    expect(await vault.reveal(acmeKey, audit)).toBe('nn_wp_fresh_key');
+    const files = await readdir(vaultDir);
+    const keptAside = files.filter((file) => file.startsWith(`${path.basename(sealedFileOf(vaultDir, acmeKey))}.corrupt-`));
+    expect(keptAside).toHaveLength(1);
+    expect(keptAside[0]).toMatch(/\.json\.corrupt-\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-\d{3}Z$/);
+    expect(await readFile(path.join(vaultDir, keptAside[0]!), 'utf8')).toBe('\u0000\u0000 not json');
+    expect(entries()).toContainEqual(expect.objectContaining({ audit: 'secret.corrupt', onboardingId: acmeKey.onboardingId, keptAs: keptAside[0], level: 40 }));
+    expect(lines.join('')).not.toContain('nn_wp_fresh_key');
+  });
+
+  it('an entry with fields missing counts as corrupt too', async () => {
+    await corrupt(acmeKey, JSON.stringify({ version: 1, onboardingId: acmeKey.onboardingId, name: acmeKey.name }));
+    const vault = new FileVault(vaultDir, key, collectingLogger().logger);
+
+    await expect(vault.reveal(acmeKey, audit)).rejects.toThrow(/is corrupt \(the entry lacks createdAt, updatedAt, iv, tag, ciphertext\)/);
+    expect((await vault.put(acmeKey, 'nn_wp_fresh_key')).outcome).toBe('replaced');
+  });
+
+  it('a damaged revocation record still counts as revoked', async () => {
+    await corrupt(acmeKey, '{"version":1,"iv":"","revokedAt":"2026-01-02T03:04:05.000Z","revokedBy":"offb');
+    const vault = new FileVault(vaultDir, key, collectingLogger().logger);
+
+    await expect(vault.put(acmeKey, 'nn_wp_fresh_key')).rejects.toBeInstanceOf(SecretRevokedError);
+    await expect(vault.reveal(acmeKey, audit)).rejects.toThrow(/revoked at 2026-01-02T03:04:05.000Z/);
+  });
+
+  it('a put under a wrong VAULT_KEY still never overwrites a good entry', async () => {
+    await new FileVault(vaultDir, key, collectingLogger().logger).put(acmeKey, WORDPRESS_KEY);
+
+    await expect(new FileVault(vaultDir, randomBytes(32), collectingLogger().logger).put(acmeKey, 'nn_wp_other')).rejects.toBeInstanceOf(VaultEntryUnreadableError);
+
+    expect(await new FileVault(vaultDir, key, collectingLogger().logger).reveal(acmeKey, audit)).toBe(WORDPRESS_KEY);
+    expect(await readdir(vaultDir)).toHaveLength(1);
   });
 });
 
