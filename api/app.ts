@@ -10,10 +10,13 @@ import { SecretRevokedError, type SecretVault } from '../vault/index.js';
 import { CrmEvent } from './crm-events.js';
 import { errorHandler, fieldProblems, HttpError } from './errors.js';
 import { createApiMetrics, type ApiMetrics } from './metrics.js';
+import { Offboardings, isOffboardingId } from './offboardings.js';
+import { OnboardingListing } from './onboarding-list.js';
 import { Onboardings, type OnboardingsConfig } from './onboardings.js';
 import { apiDocs } from './openapi.js';
-import { ListOnboardingsQuery, RetryRequest, StoreSecretRequest } from './ops-schemas.js';
+import { CancelRequest, ListOnboardingsQuery, RetryRequest, StoreSecretRequest } from './ops-schemas.js';
 import { createResellerRouter } from './reseller.js';
+import { TemporalCalls } from './temporal-calls.js';
 
 export const WEBHOOK_BODY_LIMIT_BYTES = 64 * 1024;
 
@@ -31,7 +34,10 @@ export interface ApiDependencies {
 /** The HTTP surface: the CRM intake, the ops endpoints and health checks. Listening is the caller's job. */
 export function createApp(deps: ApiDependencies): express.Express {
   const { config, temporal, vault, logger } = deps;
-  const onboardings = new Onboardings(temporal, config, logger);
+  const calls = new TemporalCalls(temporal, config.temporal);
+  const onboardings = new Onboardings(calls, config, logger);
+  const offboardings = new Offboardings(calls, onboardings, config, logger);
+  const listing = new OnboardingListing(calls);
   const webhook = new Webhook(config.webhookSecret);
   const metrics = deps.metrics ?? createApiMetrics();
   const docs = apiDocs();
@@ -87,17 +93,19 @@ export function createApp(deps: ApiDependencies): express.Express {
           const message = `${unavailable.join(', ')} ${unavailable.length > 1 ? 'are' : 'is'} not configured on this engine (configured: ${config.availableServices.join(', ') || 'none'}); set its credentials (see .env.example) or leave it out of the plan`;
           throw new HttpError(400, 'invalid_payload', 'the webhook payload is invalid', [{ field: services ? 'data.services' : 'ONBOARDING_SERVICES', message }]);
         }
-        const { onboardingId, status } = await onboardings.start(client, plan, new Date());
+        const outcome = await onboardings.start(client, plan, new Date(), new Date(event.timestamp));
+        const { onboardingId, status } = outcome;
         metrics.noteWebhook(res, { outcome: status });
-        if (status === 'started') metrics.onboardingsStarted.inc();
-        log.info({ onboardingId, workflowId: onboardingId, status, domain: event.data.domain }, status === 'started' ? 'onboarding started' : 'duplicate delivery: onboarding already started');
-        res.status(202).json({ onboardingId, workflowId: onboardingId, status });
+        if (status !== 'already-started') metrics.onboardingsStarted.inc();
+        const message = { started: 'onboarding started', restarted: 'returning client: onboarding started anew', 'already-started': 'duplicate delivery: onboarding already started' }[status];
+        log.info({ onboardingId, workflowId: onboardingId, status, domain: event.data.domain }, message);
+        res.status(202).json({ ...outcome, workflowId: onboardingId });
         return;
       }
       case 'client.churned':
       case 'client.reactivated': {
         const at = new Date(event.timestamp);
-        const outcome = event.type === 'client.churned' ? await onboardings.offboard(event.data.clientId, at) : await onboardings.reactivate(event.data.clientId, at);
+        const outcome = event.type === 'client.churned' ? await offboardings.offboard(event.data.clientId, at) : await offboardings.reactivate(event.data.clientId, at);
         metrics.noteWebhook(res, { outcome: outcome.status });
         log.info({ ...outcome, workflowId: outcome.offboardingId }, event.type === 'client.churned' ? 'client churned' : 'client reactivated');
         res.status(202).json({ ...outcome, workflowId: outcome.offboardingId });
@@ -120,11 +128,13 @@ export function createApp(deps: ApiDependencies): express.Express {
   ops.get('/onboardings', async (req, res) => {
     const query = ListOnboardingsQuery.safeParse(req.query);
     if (!query.success) throw new HttpError(400, 'invalid_query', 'the list query is invalid', fieldProblems(query.error));
-    res.json(await onboardings.list(query.data));
+    res.json(await listing.list(query.data));
   });
 
+  // Offboardings share the path: `offboarding-<clientId>` reads the client's offboarding.
   ops.get('/onboardings/:onboardingId', async (req, res) => {
-    res.json(await onboardings.status(idOf(req)));
+    const id = idOf(req);
+    res.json(isOffboardingId(id) ? await offboardings.view(id) : await onboardings.view(id));
   });
 
   ops.post('/onboardings/:onboardingId/retry', async (req, res) => {
@@ -134,7 +144,9 @@ export function createApp(deps: ApiDependencies): express.Express {
   });
 
   ops.post('/onboardings/:onboardingId/cancel', async (req, res) => {
-    await onboardings.cancel(idOf(req));
+    const request = CancelRequest.safeParse(req.body ?? {});
+    if (!request.success) throw new HttpError(400, 'invalid_cancel', 'the cancel request is invalid', fieldProblems(request.error));
+    await onboardings.cancel(idOf(req), request.data.reason, actorOf(req));
     res.status(202).json({ onboardingId: idOf(req), status: 'cancelling' });
   });
 
@@ -170,7 +182,7 @@ export function createApp(deps: ApiDependencies): express.Express {
     const secret = secretOf(req);
     const request = StoreSecretRequest.safeParse(req.body ?? {});
     if (!request.success) throw new HttpError(400, 'invalid_secret', 'the secret is invalid', fieldProblems(request.error));
-    await onboardings.status(idOf(req)); // 404 for an unknown onboarding
+    await onboardings.requireExisting(idOf(req)); // 404 for an unknown onboarding
     const { outcome } = await vault.put({ onboardingId: idOf(req), name: secret.name }, request.data.value);
     logger.info({ audit: 'secret.write', onboardingId: idOf(req), secretName: secret.name, actor: actorOf(req), outcome }, `${secret.label} stored by ops`);
     res.status(outcome === 'created' ? 201 : 200).json({ onboardingId: idOf(req), secret: secret.name, outcome });

@@ -40,13 +40,13 @@ export function createApiMetrics(registry = new Registry()): ApiMetrics {
   collectDefaultMetrics({ register: registry });
   const webhooksReceived = new Counter({
     name: 'webhooks_received_total',
-    help: 'CRM webhook deliveries by event type (or unknown) and outcome (started, already-started, invalid-signature, invalid-payload, too-large, unavailable, churn outcomes...).',
+    help: 'CRM webhook deliveries by event type (or unknown) and outcome (started, already-started, restarted, invalid-signature, invalid-payload, too-large, unavailable, churn outcomes...).',
     labelNames: ['type', 'outcome'] as const,
     registers: [registry],
   });
   const onboardingsStarted = new Counter({
     name: 'onboardings_started_total',
-    help: 'Onboarding workflows started by the CRM intake (duplicate deliveries not counted).',
+    help: 'Onboarding workflows started by the CRM intake, returning clients included (duplicate deliveries not counted).',
     registers: [registry],
   });
   const requestDuration = new Histogram({

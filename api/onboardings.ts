@@ -2,79 +2,103 @@ import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowIdReusePolicy,
   WorkflowUpdateFailedError,
-  type Client,
-  type WorkflowExecutionInfo,
+  type WorkflowExecutionDescription,
 } from '@temporalio/client';
-import { executionInfoFromRaw } from '@temporalio/client/lib/helpers.js';
+import { optionalTsToMs } from '@temporalio/common/lib/time.js';
 import type { Logger } from 'pino';
+import type { z } from 'zod';
+import type { OnboardingActivities } from '../activities/index.js';
 import type { Config } from '../config/index.js';
 import { platformOf, type PlatformName } from '../platforms/catalog.js';
 import {
   checkDnsNow,
-  getOffboardingStatus,
   getStatus,
+  noteCancellation,
   offboardingIdFor,
-  OFFBOARDING_WORKFLOW_TYPE,
   onboardingIdFor,
   ONBOARDING_WORKFLOW_TYPE,
-  reactivateClient,
   retryOnboarding,
   type ClientDetails,
-  type OffboardingStatus,
   type OnboardingInput,
   type OnboardingStatus,
+  type PreviousRun,
   type RetryInstruction,
 } from '../workflows/definitions.js';
-import type { offboardClient } from '../workflows/offboarding.js';
 import type { onboardClient } from '../workflows/onboarding.js';
 import { CrmClientId, NeedsAttention, OnboardingDomain, OnboardingPlatforms, OnboardingStatus as OnboardingStatusKey } from '../workflows/search-attributes.js';
 import { HttpError } from './errors.js';
-import type { ListOnboardingsQuery, OnboardingList, RetryRequest } from './ops-schemas.js';
-import { translateTemporalError } from './temporal-errors.js';
-import type { z } from 'zod';
+import { clientOffboarding, concernsRun, isOffboardingId, readOffboarding } from './offboardings.js';
+import type { ClientOffboarding, LastError, RetryRequest } from './ops-schemas.js';
+import type { TemporalCalls } from './temporal-calls.js';
 
-const TEMPORAL_CALL_TIMEOUT_MS = 5_000;
 const CLOSED_FOR_RETRY = new Set(['FAILED', 'CANCELLED', 'TERMINATED', 'TIMED_OUT']);
 
-export type OnboardingsConfig = Pick<Config, 'temporal' | 'dns' | 'offboardingGraceMs'> & Partial<Pick<Config, 'stallAlertMs'>>;
+export type OnboardingsConfig = Pick<Config, 'temporal' | 'dns' | 'offboardingGraceMs'> &
+  Partial<Pick<Config, 'stallAlertMs'>> & {
+    /** How long a failed onboarding waits for ops before it closes as failed; the workflow's default when absent. */
+    failedRetentionMs?: number;
+  };
 
-/** Everything the API does with onboarding and offboarding workflows, in business terms. */
+/** An onboarding's latest run: what Temporal says of it and what the workflow says of itself. */
+export interface OnboardingRun {
+  description: WorkflowExecutionDescription;
+  status: OnboardingStatus;
+}
+
+/** `GET /v1/onboardings/{onboardingId}`: the workflow's status plus what Temporal and the client's offboarding add. */
+export type OnboardingView = OnboardingStatus & {
+  kind: 'onboarding';
+  workflowId: string;
+  runId: string;
+  workflowStatus: string;
+  previousRun: PreviousRun | null;
+  closesAt: string | null;
+  /** The most recent of `lastErrors`; null when no call is failing (or the onboarding is closed). */
+  lastError: z.infer<typeof LastError> | null;
+  /** Every pending activity of the running onboarding that has failed at least once, most recent first. */
+  lastErrors: z.infer<typeof LastError>[];
+  /** The client's offboarding, when the client churned during this onboarding (or after it). */
+  offboarding: z.infer<typeof ClientOffboarding> | null;
+};
+
+export type StartOutcome =
+  | { onboardingId: string; status: 'started' | 'already-started' }
+  /** A client who was offboarded and signed again: a new run of the same onboarding id. */
+  | { onboardingId: string; status: 'restarted'; previousRun: PreviousRun };
+
+/**
+ * Whose call each activity is, so the last error of a call that keeps failing names the platform (or the mail
+ * server, or the vault). Typed against every activity the worker serves: a new activity needs its line here.
+ */
+const ACTIVITY_OWNERS = {
+  createNetlifyUser: 'netlify',
+  ensureNetlifySite: 'netlify',
+  checkNetlifyDns: 'netlify',
+  secureNetlifySite: 'netlify',
+  deleteNetlifySite: 'netlify',
+  registerClientDomain: 'nextnet',
+  checkDomainVerification: 'nextnet',
+  checkStoredKey: 'nextnet',
+  releaseDomain: 'nextnet',
+  sendSignupEmail: 'mail',
+  alertOps: 'mail',
+  revokeClientSecrets: 'vault',
+} as const satisfies Record<keyof OnboardingActivities, PlatformName | 'mail' | 'vault'>;
+
+/** Starting an onboarding, its status, and what ops do to it: retry, cancel, check DNS now. */
 export class Onboardings {
   constructor(
-    private readonly temporal: Client,
+    private readonly calls: TemporalCalls,
     private readonly config: OnboardingsConfig,
     private readonly logger: Logger,
   ) {}
 
-  /** Bounded so a stuck Temporal answers 503 quickly instead of holding the caller's request open. */
-  private call<T>(fn: () => Promise<T>, onboardingId?: string): Promise<T> {
-    return this.temporal.connection.withDeadline(Date.now() + TEMPORAL_CALL_TIMEOUT_MS, fn).catch((err: unknown) => {
-      throw translateTemporalError(err, { onboardingId });
-    });
-  }
-
   /**
-   * Queries a workflow whose existence was just confirmed: Temporal answers queries through a worker, so a query
-   * that times out here means no worker is running, which is what the caller needs to hear.
+   * A `client.created` delivery. Once per client: a redelivery answers `already-started`, unless the client was
+   * offboarded since (its offboarding finished before the event's `timestamp`): then a new run of the same
+   * onboarding id starts, linked to the one before (`restarted`).
    */
-  private async query<T>(workflowId: string, run: () => Promise<T>): Promise<T> {
-    try {
-      return await this.call(run, workflowId);
-    } catch (err) {
-      if (err instanceof HttpError && err.code === 'temporal_unavailable') {
-        throw new HttpError(
-          503,
-          'no_worker',
-          `Temporal is reachable but no worker answered for ${workflowId}; is a worker polling task queue "${this.config.temporal.taskQueue}"? (npm start, or npm run worker)`,
-          undefined,
-          { 'Retry-After': '5' },
-        );
-      }
-      throw err;
-    }
-  }
-
-  async start(client: ClientDetails, services: PlatformName[], receivedAt: Date): Promise<{ onboardingId: string; status: 'started' | 'already-started' }> {
+  async start(client: ClientDetails, services: PlatformName[], receivedAt: Date, eventAt: Date): Promise<StartOutcome> {
     const onboardingId = onboardingIdFor(client.clientId);
     const input: OnboardingInput = {
       onboardingId,
@@ -85,12 +109,13 @@ export class Onboardings {
         dnsPollMaxMs: this.config.dns.pollMaxMs,
         dnsDeadlineMs: this.config.dns.deadlineMs,
         stallAlertMs: this.config.stallAlertMs,
+        ...(this.config.failedRetentionMs !== undefined ? { failedRetentionMs: this.config.failedRetentionMs } : {}),
       },
       receivedAt: receivedAt.toISOString(),
     };
     try {
-      await this.call(() =>
-        this.temporal.workflow.start<typeof onboardClient>(ONBOARDING_WORKFLOW_TYPE, {
+      await this.calls.call(() =>
+        this.calls.client.workflow.start<typeof onboardClient>(ONBOARDING_WORKFLOW_TYPE, {
           ...this.onboardingStartOptions(client, services),
           args: [input],
           // Never a second onboarding for a client from the CRM, even after the first one has finished.
@@ -99,16 +124,49 @@ export class Onboardings {
       );
       return { onboardingId, status: 'started' };
     } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    }
+
+    const previousRun = await this.runBeforeReturn(client.clientId, eventAt);
+    if (!previousRun) return { onboardingId, status: 'already-started' };
+    try {
+      await this.calls.call(() =>
+        this.calls.client.workflow.start<typeof onboardClient>(ONBOARDING_WORKFLOW_TYPE, {
+          ...this.onboardingStartOptions(client, services),
+          args: [{ ...input, previousRun }],
+          // Only here: the client's earlier onboarding is closed and its offboarding finished before this event.
+          workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+        }),
+      );
+    } catch (err) {
+      // A concurrent delivery of the same event restarted it first.
       if (err instanceof WorkflowExecutionAlreadyStartedError) return { onboardingId, status: 'already-started' };
       throw err;
     }
+    this.logger.info({ onboardingId, workflowId: onboardingId, previousRun }, 'returning client: onboarding restarted');
+    return { onboardingId, status: 'restarted', previousRun };
+  }
+
+  /**
+   * The run a returning client's new onboarding follows: the latest onboarding run, when it is closed, the client's
+   * offboarding finished (offboarded) before `eventAt`, and no run has started since that offboarding finished.
+   */
+  private async runBeforeReturn(clientId: string, eventAt: Date): Promise<PreviousRun | undefined> {
+    const onboarding = await this.calls.describeIfAny(onboardingIdFor(clientId));
+    if (!onboarding || onboarding.status.name === 'RUNNING') return undefined;
+    const offboarding = await readOffboarding(this.calls, offboardingIdFor(clientId));
+    if (!offboarding || offboarding.workflowStatus === 'RUNNING' || offboarding.status !== 'offboarded' || !offboarding.offboardedAt) return undefined;
+    const offboardedAt = Date.parse(offboarding.offboardedAt);
+    // A redelivery of the event that started the offboarded onboarding, or a run that already followed it.
+    if (eventAt.getTime() <= offboardedAt || onboarding.startTime.getTime() > offboardedAt) return undefined;
+    return { runId: onboarding.runId, offboardedAt: offboarding.offboardedAt };
   }
 
   private onboardingStartOptions(client: ClientDetails, services: PlatformName[]) {
     const onboardingId = onboardingIdFor(client.clientId);
     return {
       workflowId: onboardingId,
-      taskQueue: this.config.temporal.taskQueue,
+      taskQueue: this.calls.taskQueue,
       typedSearchAttributes: [
         { key: CrmClientId, value: client.clientId },
         { key: OnboardingDomain, value: client.domain },
@@ -121,52 +179,84 @@ export class Onboardings {
     };
   }
 
-  async status(onboardingId: string): Promise<OnboardingStatus & { workflowId: string; workflowStatus: string }> {
-    const handle = this.temporal.workflow.getHandle(onboardingId);
-    const description = await this.call(() => handle.describe(), onboardingId);
-    const status = await this.query(onboardingId, () => handle.query(getStatus));
-    return { ...status, workflowId: onboardingId, workflowStatus: description.status.name };
+  /** The latest run of an onboarding and its status; 404 when unknown. */
+  async current(onboardingId: string): Promise<OnboardingRun> {
+    refuseOffboarding(onboardingId, 'read as an onboarding');
+    const handle = this.calls.client.workflow.getHandle(onboardingId);
+    const description = await this.calls.describe(onboardingId);
+    const status = await this.calls.query(onboardingId, () => handle.query(getStatus));
+    return { description, status };
+  }
+
+  /** 404 unless an onboarding of this id exists (running or not); no worker needed. */
+  async requireExisting(onboardingId: string): Promise<void> {
+    refuseOffboarding(onboardingId, 'hold secrets');
+    await this.calls.describe(onboardingId);
+  }
+
+  async view(onboardingId: string): Promise<OnboardingView> {
+    const { description, status } = await this.current(onboardingId);
+    const offboarding = await readOffboarding(this.calls, offboardingIdFor(status.clientId));
+    const lastErrors = lastErrorsOf(description);
+    return {
+      kind: 'onboarding',
+      ...status,
+      previousRun: status.previousRun ?? null,
+      closesAt: status.closesAt ?? null,
+      workflowId: onboardingId,
+      runId: description.runId,
+      workflowStatus: description.status.name,
+      lastError: lastErrors[0] ?? null,
+      lastErrors,
+      offboarding: offboarding && concernsRun(offboarding, description.startTime) ? clientOffboarding(offboarding) : null,
+    };
   }
 
   /** The handle of an onboarding that is still running; 404 when unknown, 409 (saying why it matters) when closed. */
   private async runningOnboarding(onboardingId: string, whyItMustRun: string) {
-    const handle = this.temporal.workflow.getHandle(onboardingId);
-    const description = await this.call(() => handle.describe(), onboardingId);
+    const description = await this.calls.describe(onboardingId);
     if (description.status.name !== 'RUNNING') {
       throw new HttpError(409, 'onboarding_not_running', `onboarding ${onboardingId} is ${description.status.name.toLowerCase()}; ${whyItMustRun}`);
     }
-    return handle;
+    return this.calls.client.workflow.getHandle<typeof onboardClient>(onboardingId);
   }
 
   async checkDnsNow(onboardingId: string): Promise<void> {
+    refuseOffboarding(onboardingId, 'check DNS');
     const handle = await this.runningOnboarding(onboardingId, 'there is no DNS wait to speed up');
-    await this.call(() => handle.signal(checkDnsNow), onboardingId);
+    await this.calls.call(() => handle.signal(checkDnsNow), onboardingId);
   }
 
-  async cancel(onboardingId: string): Promise<void> {
+  /** Cancels a running onboarding (a failed one waiting for ops too), recording who cancelled it and why. */
+  async cancel(onboardingId: string, reason: string | undefined, actor: string): Promise<void> {
+    refuseOffboarding(onboardingId, 'be cancelled; a client.reactivated delivery within the grace period stops the removal');
     const handle = await this.runningOnboarding(onboardingId, 'only a running onboarding can be cancelled');
-    await this.call(() => handle.cancel(), onboardingId);
-    this.logger.info({ onboardingId, workflowId: onboardingId }, 'onboarding cancel requested');
+    // The note first: the onboarding records it in `changes` before the cancellation reaches it.
+    await this.calls.call(() => handle.signal(noteCancellation, { by: actor, reason: reason ?? null }), onboardingId);
+    await this.calls.call(() => handle.cancel(), onboardingId);
+    this.logger.info({ onboardingId, workflowId: onboardingId, actor, reason }, 'onboarding cancel requested');
   }
 
   /**
    * Resumes an onboarding at the step that failed, with optional corrected client data. A running one that needs
-   * attention is retried in place (an update); a failed or cancelled one gets a new run that carries what was done.
+   * attention (a failure waiting for ops is one) is retried in place (an update); one that closed (failed before
+   * failures stayed open, given up, or cancelled) gets a new run that carries what was done.
    */
   async retry(onboardingId: string, request: RetryRequest, actor: string): Promise<{ onboardingId: string; status: 'retrying'; resumesAt: string; changedFields: string[] }> {
+    refuseOffboarding(onboardingId, 'be retried; a client.reactivated delivery within the grace period stops the removal');
     const instruction: RetryInstruction = { corrections: request.corrections, reason: request.reason, by: actor };
-    const handle = this.temporal.workflow.getHandle<typeof onboardClient>(onboardingId);
-    const description = await this.call(() => handle.describe(), onboardingId);
+    const handle = this.calls.client.workflow.getHandle<typeof onboardClient>(onboardingId);
+    const description = await this.calls.describe(onboardingId);
     const workflowStatus = description.status.name;
     const log = this.logger.child({ onboardingId, workflowId: onboardingId });
 
     if (workflowStatus === 'RUNNING') {
-      const current = await this.query(onboardingId, () => handle.query(getStatus));
+      const current = await this.calls.query(onboardingId, () => handle.query(getStatus));
       if (current.needsAttention === null) {
         throw new HttpError(409, 'not_retryable', `onboarding ${onboardingId} is running normally (${current.status}); retry is for failed onboardings or ones that need attention`);
       }
       try {
-        const outcome = await this.call(() => handle.executeUpdate(retryOnboarding, { args: [instruction] }), onboardingId);
+        const outcome = await this.calls.call(() => handle.executeUpdate(retryOnboarding, { args: [instruction] }), onboardingId);
         log.info({ resumesAt: outcome.resumesAt, changedFields: outcome.changedFields, actor }, 'onboarding retried in place');
         return { onboardingId, status: 'retrying', ...outcome };
       } catch (err) {
@@ -178,28 +268,38 @@ export class Onboardings {
       throw new HttpError(409, 'not_retryable', `onboarding ${onboardingId} is ${workflowStatus.toLowerCase()}; there is nothing to retry`);
     }
 
-    const previous = await this.query(onboardingId, () => handle.query(getStatus));
+    const previous = await this.calls.query(onboardingId, () => handle.query(getStatus));
     // A completed onboarding is retried only for what still needs attention (a lost WordPress key).
     if (workflowStatus === 'COMPLETED' && previous.needsAttention === null) {
       throw new HttpError(409, 'not_retryable', `onboarding ${onboardingId} is completed; there is nothing to retry`);
     }
-    const offboarding = await this.offboardingStatus(previous.clientId);
-    if (offboarding && offboarding.status !== 'reactivated') {
+    const offboarding = await readOffboarding(this.calls, offboardingIdFor(previous.clientId));
+    if (offboarding && concernsRun(offboarding, description.startTime) && offboarding.status !== 'reactivated') {
       throw new HttpError(409, 'not_retryable', `client ${previous.clientId} churned (${offboarding.status}); a client.reactivated delivery restores the onboarding`);
+    }
+    if (workflowStatus === 'CANCELLED' && request.resumeCancelled !== true) {
+      const cancellation = [...previous.changes].reverse().find((change) => change.kind === 'cancel');
+      const who = cancellation ? ` by ${cancellation.by}${cancellation.reason ? ` (${cancellation.reason})` : ''}` : '';
+      throw new HttpError(
+        409,
+        'onboarding_cancelled',
+        `onboarding ${onboardingId} was cancelled${who}; to resume it where it stopped, retry with "resumeCancelled": true (CLI: --resume-cancelled)`,
+      );
     }
     return this.resumeClosed(previous, instruction, log);
   }
 
-  private async resumeClosed(previous: OnboardingStatus, instruction: RetryInstruction, log: Logger) {
+  /** A new run of a closed onboarding that carries everything done so far and resumes where it stopped. */
+  async resumeClosed(previous: OnboardingStatus, instruction: RetryInstruction, log: Logger) {
     const { onboardingId } = previous;
     const client = { ...previous.client, ...definedOnly(instruction.corrections ?? {}) };
     try {
-      await this.call(
+      await this.calls.call(
         () =>
-          this.temporal.workflow.start<typeof onboardClient>(ONBOARDING_WORKFLOW_TYPE, {
+          this.calls.client.workflow.start<typeof onboardClient>(ONBOARDING_WORKFLOW_TYPE, {
             ...this.onboardingStartOptions(client, previous.services ?? ['nextnet']),
             args: [{ onboardingId, client: previous.client, settings: previous.settings, receivedAt: previous.startedAt, services: previous.services ?? ['nextnet'], carried: previous, retry: instruction }],
-            // Ops may start a new run of a failed or cancelled onboarding; the CRM intake never can.
+            // Ops may start a new run of a closed onboarding; the CRM intake only for a client who came back.
             workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
           }),
         onboardingId,
@@ -209,159 +309,40 @@ export class Onboardings {
       throw err;
     }
     // The new run applies the retry in its first step; its change record says where it resumed and what changed.
-    const resumed = await this.query(onboardingId, () => this.temporal.workflow.getHandle(onboardingId).query(getStatus));
+    const resumed = await this.calls.query(onboardingId, () => this.calls.client.workflow.getHandle(onboardingId).query(getStatus));
     const change = resumed.changes.at(-1);
     const resumesAt = change?.resumesAt ?? 'register';
     const changedFields = Object.keys(change?.fields ?? {});
     log.info({ resumesAt, changedFields, actor: instruction.by }, 'onboarding retried with a new run');
     return { onboardingId, status: 'retrying' as const, resumesAt, changedFields };
   }
+}
 
-  /** Onboardings (and offboardings) from Temporal's visibility, newest first, one row per onboarding. */
-  async list(query: ListOnboardingsQuery): Promise<z.infer<typeof OnboardingList>> {
-    const quote = (value: string) => `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
-    const clauses = [`WorkflowType IN (${quote(ONBOARDING_WORKFLOW_TYPE)}, ${quote(OFFBOARDING_WORKFLOW_TYPE)})`, `ExecutionStatus != 'ContinuedAsNew'`];
-    if (query.status) clauses.push(`OnboardingStatus = ${quote(query.status)}`);
-    if (query.needsAttention !== undefined) clauses.push(`NeedsAttention = ${query.needsAttention}`);
-    if (query.domain) clauses.push(`OnboardingDomain = ${quote(query.domain)}`);
-    if (query.clientId) clauses.push(`CrmClientId = ${quote(query.clientId)}`);
-    if (query.closedSince) clauses.push(`CloseTime >= ${quote(new Date(query.closedSince).toISOString())}`);
-    const namespace = this.config.temporal.namespace;
-
-    const response = await this.call(() =>
-      this.temporal.workflowService.listWorkflowExecutions({
-        namespace,
-        query: clauses.join(' AND '),
-        pageSize: query.pageSize,
-        nextPageToken: query.pageToken ? Buffer.from(query.pageToken, 'base64url') : undefined,
-      }),
-    );
-    const infos = await Promise.all(
-      (response.executions ?? []).map((raw) => executionInfoFromRaw(raw, this.temporal.options.loadedDataConverter, raw, namespace)),
-    );
-    const items = [];
-    for (const info of infos) {
-      // A retried onboarding leaves its failed run behind in visibility; list only the current run.
-      if (info.status.name !== 'RUNNING' && !(await this.isLatestRun(info))) continue;
-      items.push(listItem(info));
-    }
-    const token = response.nextPageToken?.length ? Buffer.from(response.nextPageToken).toString('base64url') : null;
-    return { items, nextPageToken: token };
-  }
-
-  private async isLatestRun(info: WorkflowExecutionInfo): Promise<boolean> {
-    const latest = await this.call(() => this.temporal.workflow.getHandle(info.workflowId).describe());
-    return latest.runId === info.runId;
-  }
-
-  // --- churn -------------------------------------------------------------------------------------------
-
-  private async offboardingStatus(clientId: string): Promise<(OffboardingStatus & { workflowStatus: string }) | undefined> {
-    const handle = this.temporal.workflow.getHandle(offboardingIdFor(clientId));
-    try {
-      const description = await this.call(() => handle.describe());
-      const status = await this.query(handle.workflowId, () => handle.query(getOffboardingStatus));
-      return { ...status, workflowStatus: description.status.name };
-    } catch (err) {
-      if (err instanceof HttpError && err.status === 404) return undefined;
-      throw err;
-    }
-  }
-
-  /** A `client.churned` delivery: starts the offboarding (once), which cancels the onboarding and later removes the domain. */
-  async offboard(clientId: string, churnedAt: Date): Promise<{ offboardingId: string; onboardingId: string; status: string }> {
-    const onboardingId = onboardingIdFor(clientId);
-    const offboardingId = offboardingIdFor(clientId);
-    const existing = await this.offboardingStatus(clientId);
-    if (existing?.workflowStatus === 'RUNNING') return { offboardingId, onboardingId, status: 'already-started' };
-    if (existing?.status === 'offboarded') return { offboardingId, onboardingId, status: 'already-offboarded' };
-    if (existing?.reactivatedAt && Date.parse(existing.reactivatedAt) >= churnedAt.getTime()) {
-      // A redelivery of a churn that a later reactivation already answered.
-      return { offboardingId, onboardingId, status: 'superseded-by-reactivation' };
-    }
-
-    let onboarding: Awaited<ReturnType<Onboardings['status']>> | undefined;
-    try {
-      onboarding = await this.status(onboardingId);
-    } catch (err) {
-      if (!(err instanceof HttpError && err.status === 404)) throw err;
-    }
-    if (!onboarding) return { offboardingId, onboardingId, status: 'nothing-to-offboard' };
-
-    try {
-      await this.call(() =>
-        this.temporal.workflow.start<typeof offboardClient>(OFFBOARDING_WORKFLOW_TYPE, {
-          workflowId: offboardingId,
-          taskQueue: this.config.temporal.taskQueue,
-          args: [
-            {
-              offboardingId,
-              onboardingId,
-              clientId,
-              domain: onboarding.domain,
-              registeredAtNextNet: onboarding.registration !== null,
-              domainId: onboarding.registration?.domainId ?? null,
-              netlifySite: onboarding.netlify?.site ? { id: onboarding.netlify.site.id, name: onboarding.netlify.site.name } : null,
-              onboardingRunning: onboarding.workflowStatus === 'RUNNING',
-              graceMs: this.config.offboardingGraceMs,
-              churnedAt: churnedAt.toISOString(),
-            },
-          ],
-          workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-          typedSearchAttributes: [
-            { key: CrmClientId, value: clientId },
-            { key: OnboardingDomain, value: onboarding.domain },
-            { key: OnboardingStatusKey, value: 'offboarding' },
-            { key: NeedsAttention, value: false },
-          ],
-          staticSummary: `Offboard ${onboarding.domain} for ${clientId} (churned)`,
-        }),
-      );
-    } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError) return { offboardingId, onboardingId, status: 'already-started' };
-      throw err;
-    }
-    this.logger.info({ onboardingId, workflowId: offboardingId, clientId }, 'offboarding started');
-    return { offboardingId, onboardingId, status: 'started' };
-  }
-
-  /** A `client.reactivated` delivery: within the grace period the removal is cancelled and the onboarding resumes. */
-  async reactivate(clientId: string, reactivatedAt: Date): Promise<{ offboardingId: string; onboardingId: string; status: string }> {
-    const onboardingId = onboardingIdFor(clientId);
-    const offboardingId = offboardingIdFor(clientId);
-    const existing = await this.offboardingStatus(clientId);
-    if (!existing) return { offboardingId, onboardingId, status: 'nothing-to-reactivate' };
-    if (existing.status === 'offboarded' || existing.status === 'removing') {
-      throw new HttpError(409, 'already_offboarded', `client ${clientId} was already offboarded (${existing.status}); its domain has been removed`);
-    }
-    if (existing.workflowStatus === 'RUNNING') {
-      await this.call(() => this.temporal.workflow.getHandle(offboardingId).signal(reactivateClient, { at: reactivatedAt.toISOString() }));
-      await this.call(() => this.temporal.workflow.getHandle(offboardingId).result());
-    }
-    // The churn cancelled the onboarding; reactivation picks it up where it stopped.
-    const onboarding = await this.status(onboardingId).catch(() => undefined);
-    if (onboarding && onboarding.workflowStatus === 'CANCELLED') {
-      await this.resumeClosed(onboarding, { by: 'crm client.reactivated', reason: 'client reactivated' }, this.logger.child({ onboardingId }));
-      return { offboardingId, onboardingId, status: 'removal-cancelled-onboarding-resumed' };
-    }
-    return { offboardingId, onboardingId, status: 'removal-cancelled' };
+/** Offboardings share the path of onboardings for reading only; what ops do applies to onboardings. */
+function refuseOffboarding(id: string, what: string): void {
+  if (isOffboardingId(id)) {
+    throw new HttpError(409, 'not_an_onboarding', `${id} is an offboarding; offboardings cannot ${what}`);
   }
 }
 
-function listItem(info: WorkflowExecutionInfo): z.infer<typeof OnboardingList>['items'][number] {
-  const attributes = info.typedSearchAttributes;
-  return {
-    onboardingId: info.type === OFFBOARDING_WORKFLOW_TYPE ? info.workflowId.replace(/^offboarding-/, 'onboarding-') : info.workflowId,
-    workflowId: info.workflowId,
-    kind: info.type === OFFBOARDING_WORKFLOW_TYPE ? 'offboarding' : 'onboarding',
-    clientId: attributes.get(CrmClientId) ?? null,
-    domain: attributes.get(OnboardingDomain) ?? null,
-    status: attributes.get(OnboardingStatusKey) ?? null,
-    needsAttention: attributes.get(NeedsAttention) ?? false,
-    workflowStatus: info.status.name,
-    startedAt: info.startTime.toISOString(),
-    closedAt: info.closeTime?.toISOString() ?? null,
-  };
+/** The last failure of each pending activity of a running onboarding, most recent first. */
+export function lastErrorsOf(description: WorkflowExecutionDescription): z.infer<typeof LastError>[] {
+  if (description.status.name !== 'RUNNING') return [];
+  const failing = (description.raw.pendingActivities ?? []).filter((activity) => activity.lastFailure?.message);
+  const at = (activity: (typeof failing)[number]) => optionalTsToMs(activity.lastAttemptCompleteTime) ?? 0;
+  return failing
+    .sort((a, b) => at(b) - at(a))
+    .map((activity) => {
+      const type = activity.activityType?.name ?? 'unknown';
+      const nextAttemptAt = optionalTsToMs(activity.nextAttemptScheduleTime);
+      return {
+        platform: (ACTIVITY_OWNERS as Record<string, string>)[type] ?? 'unknown',
+        activity: type,
+        message: activity.lastFailure!.message!,
+        attempt: activity.attempt ?? 1,
+        nextAttemptAt: nextAttemptAt === undefined ? null : new Date(nextAttemptAt).toISOString(),
+      };
+    });
 }
 
 /** What an onboarding of this plan does, for the Temporal UI's static details. */

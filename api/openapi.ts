@@ -4,8 +4,12 @@ import { z } from 'zod';
 import { CrmEvent } from './crm-events.js';
 import { SECRET_NAMES } from '../platforms/catalog.js';
 import {
+  CancelRequest,
+  ClientOffboarding,
   ErrorBody,
+  LastError,
   ListOnboardingsQuery,
+  OffboardingView,
   OnboardingList,
   ResellerCheck,
   ResellerSites,
@@ -77,7 +81,7 @@ const retryAfter = { 'Retry-After': { description: 'Seconds to wait before tryin
 const temporalUnavailable: ResponseObject = { ...failure('Temporal is unreachable right now (`temporal_unavailable`); retry after `Retry-After` seconds.'), headers: retryAfter };
 const unauthorized = failure('The `Authorization: Bearer <OPS_API_TOKEN>` header is missing or wrong (`unauthorized`).');
 const unknownOnboarding = failure('No onboarding has this id (`onboarding_not_found`).');
-const notRunning = failure('The onboarding is no longer running (`onboarding_not_running`).');
+const notRunning = failure('The onboarding is no longer running (`onboarding_not_running`), or the id is an offboarding\'s (`not_an_onboarding`).');
 const netlifyUnavailable: ResponseObject = {
   ...failure(
     'Netlify is not configured on this engine (`netlify_not_configured`: set `NETLIFY_RESELLER_TOKEN`, and `NETLIFY_API_URL` unless it is the public API), ' +
@@ -89,8 +93,12 @@ const netlifyUnavailable: ResponseObject = {
 const componentSchemas = {
   CrmEvent: () => jsonSchemaOf(CrmEvent, 'input'),
   RetryRequest: () => jsonSchemaOf(RetryRequest, 'input'),
+  CancelRequest: () => jsonSchemaOf(CancelRequest, 'input'),
   StoreSecretRequest: () => jsonSchemaOf(StoreSecretRequest, 'input'),
   OnboardingList: () => jsonSchemaOf(OnboardingList, 'output'),
+  LastError: () => jsonSchemaOf(LastError, 'output'),
+  ClientOffboarding: () => jsonSchemaOf(ClientOffboarding, 'output'),
+  OffboardingView: () => jsonSchemaOf(OffboardingView, 'output'),
   ResellerSites: () => jsonSchemaOf(ResellerSites, 'output'),
   ResellerSubmissions: () => jsonSchemaOf(ResellerSubmissions, 'output'),
   ResellerCheck: () => jsonSchemaOf(ResellerCheck, 'output'),
@@ -99,10 +107,15 @@ const componentSchemas = {
   // passed through as the getStatus query returns it, so it is described rather than copied here.
   OnboardingStatus: () =>
     object(
-      'What the `getStatus` query of the onboarding workflow returns (`OnboardingStatus` in workflows/definitions.ts), plus Temporal\'s `workflowId` and `workflowStatus`: ' +
-        'the phase (`status`), `needsAttention` (reason, since when and items, or null), `failure` (or null), the `client` details with corrections, ' +
-        '`steps` with their state and times, the NextNet `registration` (never the WordPress key, only its vault reference), `dns` progress, ' +
-        '`signupEmail`, `changes` made by retries, `startedAt`, `updatedAt` and `runs`.',
+      'What the `getStatus` query of the onboarding workflow returns (`OnboardingStatus` in workflows/definitions.ts), with `kind: "onboarding"`, ' +
+        'Temporal\'s `workflowId`, `runId` and `workflowStatus`: the phase (`status`), `needsAttention` (reason, since when and items, each with its action, or null), ' +
+        '`failure` (or null) and `closesAt` (a failure waits for ops until then, then closes as failed; null otherwise), the `client` details with corrections, ' +
+        '`steps` with their state and times, the NextNet `registration` (never the WordPress key, only its vault reference), Netlify\'s user, site and certificate, ' +
+        '`dns` progress, `signupEmail`, `changes` (retries with the fields they corrected, and cancellations, each with who and why: `kind` `retry` or `cancel`), ' +
+        '`startedAt`, `updatedAt`, `runs`, and `previousRun` (`{runId, offboardedAt}`: the client\'s onboarding before it churned and came back, or null). ' +
+        'Added by the API: `lastError` (a `LastError`: the most recent failure of a call Temporal keeps retrying, for a running onboarding; or null), ' +
+        '`lastErrors` (every pending activity that failed at least once, most recent first) and `offboarding` (a `ClientOffboarding`: the client\'s ' +
+        'offboarding when it churned, or null).',
     ),
 };
 
@@ -118,7 +131,7 @@ const onboardingId: Parameter = {
   name: 'onboardingId',
   in: 'path',
   required: true,
-  description: '`onboarding-<clientId>`, as the intake answered it.',
+  description: '`onboarding-<clientId>`, as the intake answered it; `GET` also reads an offboarding, `offboarding-<clientId>`.',
   schema: { type: 'string' },
 };
 
@@ -146,8 +159,10 @@ function paths(): OpenApiDocument['paths'] {
         summary: 'Receive a signed CRM event',
         description:
           'Standard Webhooks delivery from the CRM. `client.created` starts the client\'s onboarding (once per `clientId`: redeliveries answer ' +
-          '`already-started` with the same ids). `client.churned` starts the offboarding after a grace period; `client.reactivated` within the grace ' +
-          'period keeps the domain and resumes a cancelled onboarding. Domains are normalised (lower case, no trailing dot, IDN to punycode).',
+          '`already-started` with the same ids), except for a client who came back: when the client\'s offboarding finished before the event\'s ' +
+          '`timestamp`, a new run of the same onboarding id starts, linked to the one before (`restarted`). `client.churned` starts the offboarding ' +
+          'after a grace period; `client.reactivated` within the grace period keeps the domain and resumes a cancelled onboarding. Domains are ' +
+          'normalised (lower case, no trailing dot, IDN to punycode).',
         tags: ['intake'],
         security: [{ standardWebhooks: [] }],
         parameters: (['webhook-id', 'webhook-timestamp', 'webhook-signature'] as const).map((name) => ({
@@ -164,8 +179,10 @@ function paths(): OpenApiDocument['paths'] {
         requestBody: { required: true, description: 'At most 64 KiB.', content: json(schemaRef('CrmEvent')) },
         responses: {
           '202': answer(
-            'Accepted. For `client.created`: `{onboardingId, workflowId, status}` with `status` `started` (a new onboarding workflow) or `already-started` ' +
-              '(a duplicate delivery; no second workflow). For `client.churned` and `client.reactivated`: `{offboardingId, onboardingId, workflowId, status}` ' +
+            'Accepted. For `client.created`: `{onboardingId, workflowId, status}` with `status` `started` (a new onboarding workflow), `already-started` ' +
+              '(a duplicate delivery, or the client\'s onboarding or offboarding is still open; no second workflow) or `restarted` (a client offboarded ' +
+              'before the event\'s `timestamp` signed again: a new run of the same id, with `previousRun: {runId, offboardedAt}`, the run before). ' +
+              'For `client.churned` and `client.reactivated`: `{offboardingId, onboardingId, workflowId, status}` ' +
               'with `status` one of `started`, `already-started`, `already-offboarded`, `superseded-by-reactivation`, `nothing-to-offboard`, ' +
               '`removal-cancelled`, `removal-cancelled-onboarding-resumed` or `nothing-to-reactivate`.',
             object('The ids of the workflow the event started or found, and what happened.'),
@@ -197,7 +214,13 @@ function paths(): OpenApiDocument['paths'] {
       get: {
         operationId: 'listOnboardings',
         summary: 'List onboardings and offboardings, newest first',
-        description: 'From Temporal\'s visibility store, one row per onboarding (the current run only). Page with `pageToken` from `nextPageToken`.',
+        description:
+          'From Temporal\'s visibility store, one row per onboarding or offboarding: its current run, never a run that continued as new or one a later ' +
+          'run superseded (a retry of a closed run, a returning client). `pageSize` rows a page, whatever the visibility pages hold; page with ' +
+          '`pageToken` from `nextPageToken` (it may resume in the middle of a visibility page) and the same filters. Each row has its own `id` ' +
+          '(`offboarding-…` for an offboarding), its `kind` and a one-line `reason`. The filters are the Temporal UI\'s: `status=failed` is ' +
+          '`OnboardingStatus="failed"` (failures awaiting action run on; closed ones were given up), `needsAttention=true` is ' +
+          '`NeedsAttention=true AND ExecutionStatus!="ContinuedAsNew"`.',
         ...OPS,
         parameters: queryParameters(ListOnboardingsQuery),
         responses: { '200': answer('A page of onboardings.', schemaRef('OnboardingList')), '400': failure('A query parameter is invalid (`invalid_query`).'), '401': unauthorized, '503': temporalUnavailable },
@@ -206,17 +229,29 @@ function paths(): OpenApiDocument['paths'] {
     '/v1/onboardings/{onboardingId}': {
       get: {
         operationId: 'getOnboarding',
-        summary: 'One onboarding\'s status',
+        summary: 'One onboarding\'s (or offboarding\'s) status',
+        description:
+          'An onboarding: its status as the workflow reports it, the last error of a call that keeps failing, and the client\'s offboarding. ' +
+          'An offboarding (`offboarding-<clientId>`): churned at, removal due (`removeAfter`), what became of the domain and the site, whether and ' +
+          'when the secrets were revoked, and any reactivation.',
         ...OPS,
         parameters: [onboardingId],
-        responses: { '200': answer('Its status, as the workflow reports it.', schemaRef('OnboardingStatus')), '401': unauthorized, '404': unknownOnboarding, '503': temporalUnavailable },
+        responses: {
+          '200': answer('Its status; `kind` says which.', { oneOf: [schemaRef('OnboardingStatus'), schemaRef('OffboardingView')] }),
+          '401': unauthorized,
+          '404': unknownOnboarding,
+          '503': temporalUnavailable,
+        },
       },
     },
     '/v1/onboardings/{onboardingId}/retry': {
       post: {
         operationId: 'retryOnboarding',
         summary: 'Retry from the step that failed, with optional corrections',
-        description: 'A running onboarding that needs attention is retried in place; a failed or cancelled one gets a new run carrying what was already done.',
+        description:
+          'A running onboarding that needs attention (a failure waiting for ops is one) is retried in place; one that closed (given up, failed ' +
+          'before failures stayed open, cancelled, or completed with a lost WordPress key) gets a new run carrying what was already done. A ' +
+          'cancelled one only with `resumeCancelled: true`.',
         ...OPS,
         parameters: [onboardingId],
         requestBody: { required: false, content: json(schemaRef('RetryRequest')) },
@@ -225,7 +260,10 @@ function paths(): OpenApiDocument['paths'] {
           '400': failure('The retry request is invalid (`invalid_retry`).'),
           '401': unauthorized,
           '404': unknownOnboarding,
-          '409': failure('Nothing to retry: the onboarding is running normally, completed, already being retried, or its client churned (`not_retryable`).'),
+          '409': failure(
+            'Nothing to retry: the onboarding is running normally, completed, already being retried, or its client churned (`not_retryable`); it was ' +
+              'cancelled and the request lacks `resumeCancelled: true` (`onboarding_cancelled`); or the id is an offboarding\'s (`not_an_onboarding`).',
+          ),
           '503': temporalUnavailable,
         },
       },
@@ -234,9 +272,18 @@ function paths(): OpenApiDocument['paths'] {
       post: {
         operationId: 'cancelOnboarding',
         summary: 'Cancel a running onboarding',
+        description: 'Also a failed one waiting for ops. Who asked (the token holder and `X-Ops-Actor`) and `reason` are recorded in its `changes` first.',
         ...OPS,
         parameters: [onboardingId],
-        responses: { '202': answer('`{onboardingId, status: "cancelling"}`', object('The cancellation that was requested.')), '401': unauthorized, '404': unknownOnboarding, '409': notRunning, '503': temporalUnavailable },
+        requestBody: { required: false, content: json(schemaRef('CancelRequest')) },
+        responses: {
+          '202': answer('`{onboardingId, status: "cancelling"}`', object('The cancellation that was requested.')),
+          '400': failure('The cancel request is invalid (`invalid_cancel`).'),
+          '401': unauthorized,
+          '404': unknownOnboarding,
+          '409': notRunning,
+          '503': temporalUnavailable,
+        },
       },
     },
     '/v1/onboardings/{onboardingId}/dns-check': {
@@ -277,6 +324,7 @@ function paths(): OpenApiDocument['paths'] {
           '400': failure('The value is invalid (`invalid_secret`).'),
           '401': unauthorized,
           '404': failure('No onboarding has this id (`onboarding_not_found`), or no platform declares a secret of that name (`unknown_secret`).'),
+          '409': failure('The id is an offboarding\'s (`not_an_onboarding`): secrets belong to the onboarding.'),
           '503': temporalUnavailable,
         },
       },
@@ -446,6 +494,7 @@ function schemaHtml(schema: JsonSchema | undefined): string {
   if (!schema) return '';
   const ref = typeof schema.$ref === 'string' ? schema.$ref.replace('#/components/schemas/', '') : undefined;
   if (ref) return `<a href="#schema-${anchor(ref)}"><code>${escapeHtml(ref)}</code></a>`;
+  if (Array.isArray(schema.oneOf)) return (schema.oneOf as JsonSchema[]).map(schemaHtml).join(' or ');
   if (schema.type === 'object' && typeof schema.description === 'string' && !schema.properties) return `object`;
   return escapeHtml(schemaSummary(schema));
 }

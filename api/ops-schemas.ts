@@ -9,9 +9,21 @@ export const RetryRequest = z
   .object({
     corrections: ClientCorrections.optional(),
     reason: z.string().trim().min(1).max(500).optional(),
+    resumeCancelled: z
+      .boolean()
+      .optional()
+      .describe('Must be true to retry a cancelled onboarding: someone stopped it on purpose, so resuming it is said out loud.'),
   })
   .strict();
 export type RetryRequest = z.infer<typeof RetryRequest>;
+
+/** Why an onboarding is cancelled; recorded, with who asked, in its `changes`. */
+export const CancelRequest = z
+  .object({
+    reason: z.string().trim().min(1).max(500).optional().describe("Why it is cancelled; kept in the onboarding's change log with who asked."),
+  })
+  .strict();
+export type CancelRequest = z.infer<typeof CancelRequest>;
 
 /** A secret ops put in by hand: a WordPress key regenerated in NextNet's dashboard after it was lost, a Netlify access token. */
 export const StoreSecretRequest = z.object({ value: z.string().trim().min(8, 'must be the whole key').max(1000) }).strict();
@@ -19,27 +31,49 @@ export type StoreSecretRequest = z.infer<typeof StoreSecretRequest>;
 
 export const ONBOARDING_PHASES = ['registering', 'awaiting-dns', 'securing-tls', 'sending-signup-email', 'completed', 'failed', 'cancelled', 'offboarding', 'offboarded', 'reactivated'] as const;
 
+export const WORKFLOW_KINDS = ['onboarding', 'offboarding'] as const;
+
 export const ListOnboardingsQuery = z
   .object({
-    status: z.enum(ONBOARDING_PHASES).optional(),
-    needsAttention: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+    status: z
+      .enum(ONBOARDING_PHASES)
+      .optional()
+      .describe('Only this business status (the `OnboardingStatus` search attribute). `failed`: failures awaiting action (running) and the ones given up (closed).'),
+    needsAttention: z
+      .enum(['true', 'false'])
+      .transform((v) => v === 'true')
+      .optional()
+      .describe('`true`: only onboardings that need a person (the `NeedsAttention` search attribute), open or closed; `false`: only the others.'),
+    kind: z.enum(WORKFLOW_KINDS).optional().describe('Only onboardings, or only offboardings; both when absent.'),
     domain: z.string().trim().toLowerCase().min(1).optional(),
     clientId: z.string().trim().min(1).optional(),
-    closedSince: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time' }).optional(),
-    pageSize: z.coerce.number().int().min(1).max(200).default(50),
-    pageToken: z.string().min(1).optional(),
+    closedSince: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time' }).optional().describe('Only runs closed since then.'),
+    pageSize: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(200)
+      .default(50)
+      .describe('How many onboardings (rows) a page holds: the current run of each, never a continued-as-new or superseded run.'),
+    pageToken: z.string().min(1).optional().describe('`nextPageToken` of the page before, with the same filters.'),
   })
   .strict();
 export type ListOnboardingsQuery = z.infer<typeof ListOnboardingsQuery>;
 
 export const OnboardingListItem = z.object({
-  onboardingId: z.string(),
+  id: z.string().describe('The row\'s own workflow id (`onboarding-…` or `offboarding-…`): what `GET /v1/onboardings/{id}` takes.'),
+  onboardingId: z.string().describe('The client\'s onboarding: the row itself, or the onboarding an offboarding row offboards.'),
   workflowId: z.string(),
-  kind: z.enum(['onboarding', 'offboarding']),
+  runId: z.string().describe('The current run: the latest of the workflow id.'),
+  kind: z.enum(WORKFLOW_KINDS),
   clientId: z.string().nullable(),
   domain: z.string().nullable(),
   status: z.string().nullable(),
   needsAttention: z.boolean(),
+  reason: z
+    .string()
+    .nullable()
+    .describe('One line: the failure, what needs attention, or what it waits for (the workflow\'s `reason` memo); for runs from before it was kept, `needs attention` or null.'),
   workflowStatus: z.string(),
   startedAt: z.string().nullable(),
   closedAt: z.string().nullable(),
@@ -47,7 +81,42 @@ export const OnboardingListItem = z.object({
 
 export const OnboardingList = z.object({
   items: z.array(OnboardingListItem),
-  nextPageToken: z.string().nullable(),
+  nextPageToken: z.string().nullable().describe('Pass as `pageToken` for the next page; null on the last.'),
+});
+
+/** The last failure of an activity that keeps failing (Temporal retries it), from the pending activities of the run. */
+export const LastError = z.object({
+  platform: z.string().describe('Whose call it is: a platform (`netlify`, `nextnet`), or `mail` (the mail server) or `vault`.'),
+  activity: z.string().describe('The activity type, e.g. `registerClientDomain`.'),
+  message: z.string().describe("The last attempt's failure message (activities never put secrets in it)."),
+  attempt: z.number().int().describe('The attempt now running or next to run.'),
+  nextAttemptAt: z.string().nullable().describe('When Temporal tries again; null while an attempt runs.'),
+});
+
+/** The client's offboarding as an onboarding's status shows it. */
+export const ClientOffboarding = z.object({
+  offboardingId: z.string(),
+  status: z.enum(['grace-period', 'removing', 'offboarded', 'reactivated']),
+  workflowStatus: z.string(),
+  churnedAt: z.string(),
+  removeAfter: z.string().describe('When the removal is due (the end of the grace period).'),
+  removal: z.enum(['removed', 'already-gone', 'nothing-registered']).nullable().describe("What became of the domain at NextNet; null until the removal ran."),
+  siteRemoval: z.enum(['removed', 'already-gone']).nullable().describe('What became of the Netlify site; null when there was none or not yet.'),
+  secretsRevoked: z.boolean(),
+  offboardedAt: z.string().nullable().describe('When the domain was removed and the secrets revoked; null until then.'),
+  reactivatedAt: z.string().nullable(),
+});
+
+/** `GET /v1/onboardings/offboarding-<clientId>`: an offboarding's own status. */
+export const OffboardingView = ClientOffboarding.extend({
+  kind: z.literal('offboarding'),
+  workflowId: z.string(),
+  runId: z.string(),
+  onboardingId: z.string(),
+  clientId: z.string(),
+  domain: z.string().nullable(),
+  onboardingCancelled: z.boolean().describe('Whether the churn stopped an onboarding that was still running.'),
+  updatedAt: z.string(),
 });
 
 export const ErrorBody = z.object({

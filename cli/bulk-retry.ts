@@ -13,7 +13,7 @@ export interface BulkRetrySummary {
   failedSince: string;
   reasonContains: string | null;
   dryRun: boolean;
-  /** Failed onboardings closed since `failedSince`. */
+  /** Onboardings that failed since `failedSince`: waiting for ops (running), or closed since. */
   found: number;
   /** Of those, the ones whose failure reason matched (all of them without a filter). */
   matched: number;
@@ -27,7 +27,7 @@ export interface BulkRetrySummary {
 }
 
 export interface BulkRetryProgress {
-  /** While reading each onboarding's failure reason (only with a reason filter). */
+  /** While reading when (and why) each failed onboarding failed. */
   checking(total: number): Progress;
   retrying(total: number): Progress;
 }
@@ -35,8 +35,9 @@ export interface BulkRetryProgress {
 const MAX_REASON_LENGTH = 500;
 
 /**
- * `retry --failed-since`: retries every failed onboarding closed since a time, optionally only those whose
- * failure reason matches, one at a time. One onboarding's refusal or error does not stop the others.
+ * `retry --failed-since`: retries every onboarding that failed since a time (a failure waits for ops, running,
+ * until it is given up and closes), optionally only those whose failure reason matches, one at a time. One
+ * onboarding's refusal or error does not stop the others.
  */
 export async function retryFailedOnboardings(api: OpsApi, request: BulkRetryRequest, progress: BulkRetryProgress): Promise<BulkRetrySummary> {
   const summary: BulkRetrySummary = {
@@ -52,9 +53,10 @@ export async function retryFailedOnboardings(api: OpsApi, request: BulkRetryRequ
     stoppedEarly: null,
   };
 
-  const failedOnes = await api.listAllOnboardings({ status: 'failed', closedSince: summary.failedSince });
-  summary.found = failedOnes.length;
-  let candidates = failedOnes.map((item) => item.onboardingId);
+  const since = request.failedSince.getTime();
+  // One that closed before the time failed before it too; the others say when they failed.
+  const listed = (await api.listAllOnboardings({ status: 'failed', kind: 'onboarding' })).filter((item) => item.closedAt === null || Date.parse(item.closedAt) >= since);
+  let candidates = listed.map((item) => item.onboardingId);
 
   // Stops the run when the trouble is not this onboarding's: every later request would fail the same way.
   const stopsTheRun = (err: unknown, remaining: string[]) => {
@@ -63,29 +65,34 @@ export async function retryFailedOnboardings(api: OpsApi, request: BulkRetryRequ
     return true;
   };
 
-  if (request.reasonContains !== undefined) {
-    const needle = request.reasonContains.toLowerCase();
-    const matching: string[] = [];
-    const bar = progress.checking(candidates.length);
-    try {
-      for (const [index, onboardingId] of candidates.entries()) {
-        try {
-          const view = await api.getOnboarding(onboardingId);
-          const reason = view.failure?.reason ?? '';
-          if (reason.toLowerCase().includes(needle)) matching.push(onboardingId);
-          else summary.skipped.push({ onboardingId, reason: `failure reason does not contain ${JSON.stringify(request.reasonContains)}${reason ? ` (it is: ${reason})` : ''}` });
-          bar.advance(onboardingId);
-        } catch (err) {
-          summary.failed.push({ onboardingId, reason: `could not read its failure reason: ${(err as Error).message}` });
-          bar.advance(`${onboardingId} could not be read`);
-          if (stopsTheRun(err, candidates.slice(index + 1))) return summary;
+  const needle = request.reasonContains?.toLowerCase();
+  const matching: string[] = [];
+  const bar = progress.checking(candidates.length);
+  try {
+    for (const [index, onboardingId] of candidates.entries()) {
+      try {
+        const view = await api.getOnboarding(onboardingId);
+        const failedAt = view.failure?.at ?? listed[index]!.closedAt;
+        if (failedAt !== null && Date.parse(failedAt) < since) {
+          bar.advance(`${onboardingId} failed before`);
+          continue;
         }
+        summary.found += 1;
+        const reason = view.failure?.reason ?? '';
+        if (needle === undefined || reason.toLowerCase().includes(needle)) matching.push(onboardingId);
+        else summary.skipped.push({ onboardingId, reason: `failure reason does not contain ${JSON.stringify(request.reasonContains)}${reason ? ` (it is: ${reason})` : ''}` });
+        bar.advance(onboardingId);
+      } catch (err) {
+        summary.found += 1;
+        summary.failed.push({ onboardingId, reason: `could not read when and why it failed: ${(err as Error).message}` });
+        bar.advance(`${onboardingId} could not be read`);
+        if (stopsTheRun(err, candidates.slice(index + 1))) return summary;
       }
-    } finally {
-      bar.finish();
     }
-    candidates = matching;
+  } finally {
+    bar.finish();
   }
+  candidates = matching;
   summary.matched = candidates.length;
 
   if (request.dryRun) {
@@ -96,24 +103,24 @@ export async function retryFailedOnboardings(api: OpsApi, request: BulkRetryRequ
   const auditReason = `bulk retry from the CLI: failed since ${summary.failedSince}${
     request.reasonContains !== undefined ? `, failure reason contains ${JSON.stringify(request.reasonContains)}` : ''
   }`.slice(0, MAX_REASON_LENGTH);
-  const bar = progress.retrying(candidates.length);
+  const retrying = progress.retrying(candidates.length);
   try {
     for (const [index, onboardingId] of candidates.entries()) {
       try {
         const accepted = await api.retry(onboardingId, { reason: auditReason });
         summary.retried.push({ onboardingId, resumesAt: accepted.resumesAt });
-        bar.advance(`retried ${onboardingId}`);
+        retrying.advance(`retried ${onboardingId}`);
       } catch (err) {
         const reason = (err as Error).message;
         // A 409 means it is no longer retryable (retried by someone else meanwhile): nothing went wrong.
         if (err instanceof OpsApiError && err.status === 409) summary.skipped.push({ onboardingId, reason });
         else summary.failed.push({ onboardingId, reason });
-        bar.advance(`${err instanceof OpsApiError && err.status === 409 ? 'skipped' : 'failed'} ${onboardingId}: ${reason}`);
+        retrying.advance(`${err instanceof OpsApiError && err.status === 409 ? 'skipped' : 'failed'} ${onboardingId}: ${reason}`);
         if (stopsTheRun(err, candidates.slice(index + 1))) return summary;
       }
     }
   } finally {
-    bar.finish();
+    retrying.finish();
   }
   return summary;
 }
@@ -124,7 +131,7 @@ export function bulkRetryExitCode(summary: BulkRetrySummary): ExitCode {
 }
 
 export function renderBulkRetrySummary(summary: BulkRetrySummary, formatTime: (iso: string) => string): string {
-  const found = `${summary.found} failed onboarding${summary.found === 1 ? '' : 's'} closed since ${formatTime(summary.failedSince)}`;
+  const found = `${summary.found} onboarding${summary.found === 1 ? '' : 's'} failed since ${formatTime(summary.failedSince)}`;
   const lines = [
     summary.reasonContains === null ? `${found}.` : `${found}; ${summary.matched} with a failure reason containing ${JSON.stringify(summary.reasonContains)}.`,
   ];

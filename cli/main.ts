@@ -5,14 +5,14 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { ONBOARDING_PHASES, SUBMISSIONS_SINCE_DEFAULT, type ClientCorrections } from '../api/ops-schemas.js';
+import { ONBOARDING_PHASES, SUBMISSIONS_SINCE_DEFAULT, WORKFLOW_KINDS, type ClientCorrections } from '../api/ops-schemas.js';
 import { SECRET_NAMES, SECRETS } from '../platforms/catalog.js';
 import { bulkRetryExitCode, renderBulkRetrySummary, retryFailedOnboardings, type BulkRetryProgress } from './bulk-retry.js';
 import { EXIT_CODE_HELP, ExitCode } from './exit-codes.js';
 import type { CliIo } from './io.js';
-import { OpsApi, OpsApiError, type OnboardingPage } from './ops-api.js';
+import { isOffboardingView, OpsApi, OpsApiError, type OnboardingPage } from './ops-api.js';
 import { noProgress, progressBar, progressLines } from './progress.js';
-import { createPalette, renderOnboarding, renderOnboardingTable, renderResellerCheck, renderResellerSites, renderSubmissions, type Palette } from './render.js';
+import { createPalette, renderOffboarding, renderOnboarding, renderOnboardingTable, renderResellerCheck, renderResellerSites, renderSubmissions, type Palette } from './render.js';
 import { PromptCancelled, readSecretValue } from './secret-input.js';
 import { formatTimestamp, parseSince } from './time.js';
 
@@ -95,8 +95,10 @@ ${EXIT_CODE_HELP}
 Examples:
   onboarding list --status failed
   onboarding show onboarding-crm-123
+  onboarding show offboarding-crm-123
   onboarding retry onboarding-crm-123 --email owner@acme.com --reason "client fixed the typo"
   onboarding retry --failed-since 24h --reason "rejected" --dry-run
+  onboarding cancel onboarding-crm-123 --reason "client withdrew"
   onboarding secret onboarding-crm-123 netlify-access-token
   onboarding sites
   onboarding reseller check`,
@@ -111,16 +113,17 @@ Examples:
 
   program
     .command('list')
-    .description('list onboardings as a table (one page unless --all)')
-    .addOption(new Option('--status <status>', 'only onboardings in this phase').choices(ONBOARDING_PHASES))
-    .option('--needs-attention', 'only onboardings that need attention')
+    .description('list onboardings and offboardings as a table, newest first, the current run of each (one page unless --all)')
+    .addOption(new Option('--status <status>', 'only this status (failed: awaiting action, and closed ones given up)').choices(ONBOARDING_PHASES))
+    .option('--needs-attention', 'only onboardings that need a person (open, or closed: a completed one with a lost key, a failure given up)')
+    .addOption(new Option('--kind <kind>', 'only onboardings, or only offboardings').choices(WORKFLOW_KINDS))
     .option('--domain <domain>', 'only this domain')
     .option('--client-id <id>', "only this CRM client id")
-    .option('--limit <n>', `at most n per page (1-200, default ${DEFAULT_LIST_LIMIT}; 200 with --all)`, parsePageSize)
+    .option('--limit <n>', `n onboardings per page (1-200, default ${DEFAULT_LIST_LIMIT}; 200 with --all)`, parsePageSize)
     .option('--all', 'follow every page to the end')
     .action(
-      run(async (ctx, options: { status?: string; needsAttention?: boolean; domain?: string; clientId?: string; limit?: number; all?: boolean }) => {
-        const query = { status: options.status, needsAttention: options.needsAttention ? true : undefined, domain: options.domain, clientId: options.clientId };
+      run(async (ctx, options: { status?: string; needsAttention?: boolean; kind?: string; domain?: string; clientId?: string; limit?: number; all?: boolean }) => {
+        const query = { status: options.status, needsAttention: options.needsAttention ? true : undefined, kind: options.kind, domain: options.domain, clientId: options.clientId };
         const page: OnboardingPage = options.all
           ? { items: await ctx.api.listAllOnboardings({ ...query, pageSize: options.limit }), nextPageToken: null }
           : await ctx.api.listOnboardings({ ...query, pageSize: options.limit ?? DEFAULT_LIST_LIMIT });
@@ -132,13 +135,15 @@ Examples:
 
   program
     .command('show')
-    .description('one onboarding: status, attention, failure, steps, DNS progress, signup email, changes')
-    .argument('<id>', 'onboarding id (onboarding-<clientId>)')
+    .description(
+      "one onboarding: status, attention, failure, the last error of a call that keeps failing, steps, DNS progress, signup email, the client's offboarding, changes; or one offboarding: churned, removal due, what was removed, secrets",
+    )
+    .argument('<id>', 'onboarding-<clientId> or offboarding-<clientId>')
     .action(
       run(async (ctx, id: string) => {
-        const view = await ctx.api.getOnboarding(id);
+        const view = await ctx.api.getOnboardingOrOffboarding(id);
         if (ctx.json) return ctx.printJson(view);
-        ctx.out(renderOnboarding(view, ctx.now, ctx.palette));
+        ctx.out(isOffboardingView(view) ? renderOffboarding(view, ctx.now, ctx.palette) : renderOnboarding(view, ctx.now, ctx.palette));
       }),
     );
 
@@ -153,6 +158,7 @@ Examples:
       '--reason <text>',
       'single: why you retry (kept in the onboarding\'s change log). With --failed-since: a FILTER, only onboardings whose failure reason contains <text> (case-insensitive; same as --reason-contains)',
     )
+    .option('--resume-cancelled', 'single: resume an onboarding someone cancelled (refused without it)')
     .option('--failed-since <time>', 'bulk: every onboarding that failed since <time>: an ISO date (2026-11-20, 2026-11-20T08:00:00Z) or a span back from now (30m, 24h, 7d)')
     .option('--reason-contains <text>', 'bulk: only onboardings whose failure reason contains <text> (case-insensitive)')
     .option('--dry-run', 'bulk: list what would be retried, retry nothing')
@@ -160,6 +166,7 @@ Examples:
       'after',
       `
 Single:  onboarding retry onboarding-crm-123 --domain acme-plumbing.com --reason "typo in the CRM"
+         onboarding retry onboarding-crm-123 --resume-cancelled --reason "the client is back on"
 Bulk:    onboarding retry --failed-since 24h --reason "owned by another account" [--dry-run]
 Bulk retries go one at a time with progress on stderr and end with a summary (retried, skipped, failed).
 An onboarding the API refuses (409, e.g. already running again) counts as skipped; any other error as failed,
@@ -186,11 +193,12 @@ and the exit code is then 1.`,
 
   program
     .command('cancel')
-    .description('cancel a running onboarding')
+    .description('cancel a running onboarding (a failed one waiting for ops too); who and why go into its change log')
     .argument('<id>', 'onboarding id')
+    .option('--reason <text>', "why (kept in the onboarding's change log, with who asked)")
     .action(
-      run(async (ctx, id: string) => {
-        const answer = await ctx.api.cancel(id);
+      run(async (ctx, id: string, options: { reason?: string }) => {
+        const answer = await ctx.api.cancel(id, options.reason);
         if (ctx.json) return ctx.printJson(answer);
         ctx.out(`${id} is ${answer.status}.\n`);
       }),
@@ -285,6 +293,7 @@ Store:  pbpaste | onboarding secret set onboarding-crm-123 wordpress-api-key
 }
 
 interface RetryOptions {
+  resumeCancelled?: boolean;
   email?: string;
   domain?: string;
   name?: string;
@@ -304,6 +313,7 @@ async function singleRetry(ctx: CommandContext, id: string | undefined, options:
   const accepted = await ctx.api.retry(id, {
     ...(Object.keys(corrections).length > 0 ? { corrections } : {}),
     ...(options.reason !== undefined ? { reason: options.reason } : {}),
+    ...(options.resumeCancelled ? { resumeCancelled: true } : {}),
   });
   if (ctx.json) {
     ctx.printJson(accepted);
@@ -318,6 +328,7 @@ async function bulkRetry(ctx: CommandContext, io: CliIo, id: string | undefined,
   if (options.email !== undefined || options.domain !== undefined || options.name !== undefined) {
     throw new UsageError('--email, --domain and --name correct one onboarding; they cannot be applied to a bulk retry');
   }
+  if (options.resumeCancelled) throw new UsageError('--resume-cancelled resumes one cancelled onboarding; a bulk retry is for failed ones');
   if (options.reason !== undefined && options.reasonContains !== undefined && options.reason !== options.reasonContains) {
     throw new UsageError('with --failed-since, --reason is the failure-reason filter; give it or --reason-contains, not two different filters');
   }
@@ -332,7 +343,7 @@ async function bulkRetry(ctx: CommandContext, io: CliIo, id: string | undefined,
       ? { checking: (total) => progressBar(io.stderr, 'checking', total), retrying: (total) => progressBar(io.stderr, 'retrying', total) }
       : {
           checking: (total) => {
-            io.stderr.write(`checking the failure reason of ${total} failed onboarding${total === 1 ? '' : 's'}\n`);
+            io.stderr.write(`reading when and why ${total} failed onboarding${total === 1 ? '' : 's'} failed\n`);
             return noProgress;
           },
           retrying: (total) => progressLines(io.stderr, 'retry', total),
@@ -466,6 +477,8 @@ function hintFor(err: OpsApiError): string | undefined {
         ? 'the key was revoked (the client was offboarded); a new one can only come from the NextNet dashboard'
         : 'the secret was revoked when the client was offboarded';
     case 409:
+      if (id && err.details.code === 'onboarding_cancelled') return `someone cancelled it on purpose; to resume it anyway: onboarding retry ${id} --resume-cancelled`;
+      if (id && err.details.code === 'not_an_onboarding') return `\`onboarding show ${id}\` shows the offboarding; a client.reactivated delivery within its grace period stops the removal`;
       return id ? `\`onboarding show ${id}\` shows its state` : undefined;
     default:
       return typeof err.status === 'number' && err.status >= 500 ? 'the API logged the cause; check its logs, then try again' : undefined;

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
-import type { OnboardingList, ResellerCheck, ResellerSites, ResellerSubmissions, RetryRequest } from '../api/ops-schemas.js';
-import type { OnboardingStatus } from '../workflows/definitions.js';
+import type { ClientOffboarding, LastError, OffboardingView as OffboardingViewSchema, OnboardingList, ResellerCheck, ResellerSites, ResellerSubmissions, RetryRequest } from '../api/ops-schemas.js';
+import type { OnboardingStatus, PreviousRun } from '../workflows/definitions.js';
 import { ExitCode } from './exit-codes.js';
 
 export type OnboardingPage = z.infer<typeof OnboardingList>;
@@ -19,6 +19,7 @@ export interface SecretStored {
 export interface OnboardingListQuery {
   status?: string;
   needsAttention?: boolean;
+  kind?: string;
   domain?: string;
   clientId?: string;
   closedSince?: string;
@@ -26,21 +27,41 @@ export interface OnboardingListQuery {
   pageToken?: string;
 }
 
-/** One entry of an onboarding's change log (a retry with corrections); `fields` is shown as the API sends it. */
+/** One entry of an onboarding's change log (a retry with corrections, or a cancellation); `fields` is shown as the API sends it. */
 export interface OnboardingChange {
+  /** Absent on records from before cancellations were recorded: a retry. */
+  kind?: string;
   at: string;
   by: string;
   reason: string | null;
   fields?: unknown;
+  resumesAt?: string;
 }
 
-/** `GET /v1/onboardings/{id}`: the workflow's status plus what the API adds; `status` also covers cancelled and offboarding phases. */
-export type OnboardingView = Omit<OnboardingStatus, 'status' | 'changes'> & {
+export type LastErrorView = z.infer<typeof LastError>;
+export type ClientOffboardingView = z.infer<typeof ClientOffboarding>;
+
+/** `GET /v1/onboardings/{id}` of an onboarding: the workflow's status plus what the API adds. */
+export type OnboardingView = Omit<OnboardingStatus, 'status' | 'changes' | 'previousRun' | 'closesAt'> & {
+  kind?: 'onboarding';
   status: string;
   workflowId: string;
+  runId?: string;
   workflowStatus: string;
   changes?: OnboardingChange[];
+  previousRun?: PreviousRun | null;
+  closesAt?: string | null;
+  lastError?: LastErrorView | null;
+  lastErrors?: LastErrorView[];
+  offboarding?: ClientOffboardingView | null;
 };
+
+/** `GET /v1/onboardings/offboarding-<clientId>`: a churned client's offboarding. */
+export type OffboardingView = z.infer<typeof OffboardingViewSchema>;
+
+export function isOffboardingView(view: OnboardingView | OffboardingView): view is OffboardingView {
+  return view.kind === 'offboarding';
+}
 
 export interface RetryAccepted {
   onboardingId: string;
@@ -116,6 +137,7 @@ export class OpsApi {
       query: {
         status: query.status,
         needsAttention: query.needsAttention === undefined ? undefined : String(query.needsAttention),
+        kind: query.kind,
         domain: query.domain,
         clientId: query.clientId,
         closedSince: query.closedSince,
@@ -147,6 +169,11 @@ export class OpsApi {
     return this.request<OnboardingView>('GET', onboardingPath(onboardingId), { onboardingId });
   }
 
+  /** An onboarding, or an offboarding (`offboarding-<clientId>`): the same path answers both. */
+  getOnboardingOrOffboarding(id: string): Promise<OnboardingView | OffboardingView> {
+    return this.request<OnboardingView | OffboardingView>('GET', onboardingPath(id), { onboardingId: id });
+  }
+
   retry(onboardingId: string, body: RetryRequest): Promise<RetryAccepted> {
     return this.request<RetryAccepted>('POST', `${onboardingPath(onboardingId)}/retry`, { onboardingId, body });
   }
@@ -155,8 +182,9 @@ export class OpsApi {
     return this.request('POST', `${onboardingPath(onboardingId)}/dns-check`, { onboardingId });
   }
 
-  cancel(onboardingId: string): Promise<{ onboardingId: string; status: string }> {
-    return this.request('POST', `${onboardingPath(onboardingId)}/cancel`, { onboardingId });
+  /** Cancels a running onboarding; the reason (and who asked) is recorded in its change log. */
+  cancel(onboardingId: string, reason?: string): Promise<{ onboardingId: string; status: string }> {
+    return this.request('POST', `${onboardingPath(onboardingId)}/cancel`, { onboardingId, body: reason === undefined ? {} : { reason } });
   }
 
   /** Reads one of the client's secrets by name (`wordpress-api-key`, `netlify-access-token`); the API writes an audit line naming `actor`. */

@@ -1,5 +1,5 @@
-import type { OnboardingListItem, OnboardingView, ResellerCheckView, ResellerSitesView, ResellerSubmissionsView } from './ops-api.js';
-import { platformOf } from '../platforms/catalog.js';
+import type { ClientOffboardingView, LastErrorView, OffboardingView, OnboardingListItem, OnboardingView, ResellerCheckView, ResellerSitesView, ResellerSubmissionsView } from './ops-api.js';
+import { isPlatformName, platformOf } from '../platforms/catalog.js';
 import { formatDuration, formatRelative, formatTimestamp } from './time.js';
 
 export interface Palette {
@@ -45,6 +45,7 @@ export function paintStatus(status: string | null, palette: Palette): (text: str
       return palette.red;
     case 'completed':
     case 'offboarded':
+    case 'reactivated':
       return palette.green;
     case 'cancelled':
       return palette.dim;
@@ -53,9 +54,14 @@ export function paintStatus(status: string | null, palette: Palette): (text: str
   }
 }
 
+/** The longest reason the table shows; the rest is in `onboarding show` (and `--json`). */
+const REASON_WIDTH = 80;
+
 export function renderOnboardingTable(items: OnboardingListItem[], now: Date, palette: Palette): string {
   const rows = items.map((item) => [
-    item.onboardingId,
+    // Each row's own id (an offboarding's is offboarding-…): what `onboarding show` takes.
+    item.id ?? item.workflowId,
+    item.kind,
     item.clientId ?? '-',
     item.domain ?? '-',
     { text: item.status ?? '-', paint: paintStatus(item.status, palette) },
@@ -63,8 +69,24 @@ export function renderOnboardingTable(items: OnboardingListItem[], now: Date, pa
     item.workflowStatus,
     formatTimestamp(item.startedAt),
     item.startedAt ? formatDuration(now.getTime() - Date.parse(item.startedAt)) : '-',
+    clip((item.reason ?? (item.needsAttention ? 'needs attention' : '-')).split('\n')[0]!, REASON_WIDTH),
   ]);
-  return renderTable(['ID', 'CLIENT', 'DOMAIN', 'STATUS', 'ATTENTION', 'WORKFLOW', 'STARTED', 'AGE'], rows, palette);
+  return renderTable(['ID', 'KIND', 'CLIENT', 'DOMAIN', 'STATUS', 'ATTENTION', 'WORKFLOW', 'STARTED', 'AGE', 'REASON'], rows, palette);
+}
+
+function clip(text: string, width: number): string {
+  return text.length > width ? `${text.slice(0, width - 1)}…` : text;
+}
+
+/** `netlify` → Netlify; the mail server and the vault by their names. */
+function ownerLabel(owner: string): string {
+  if (isPlatformName(owner)) return platformOf(owner).label;
+  return owner === 'mail' ? 'mail server' : owner;
+}
+
+function lastErrorLine(error: LastErrorView, now: Date): string {
+  const next = error.nextAttemptAt ? `next attempt ${formatRelative(error.nextAttemptAt, now)}` : 'an attempt is running';
+  return `${ownerLabel(error.platform)}: ${error.message} (${error.activity}, attempt ${error.attempt}, ${next})`;
 }
 
 /** `onboarding show`: what an operator needs to decide what to do next, top to bottom. */
@@ -72,12 +94,15 @@ export function renderOnboarding(view: OnboardingView, now: Date, palette: Palet
   const lines: string[] = [];
   const field = (label: string, value: string) => lines.push(`${palette.bold(label.padEnd(16))}${value}`);
 
+  const running = view.workflowStatus === 'RUNNING';
+  const waiting = running && view.status === 'awaiting-dns';
   lines.push(palette.bold(view.onboardingId));
   field('client', `${view.clientId ?? '-'}  ${view.domain ?? ''}`.trimEnd());
   field('plan', (view.services ?? ['nextnet']).map((name) => platformOf(name).label).join(' + '));
   field('status', `${paintStatus(view.status, palette)(view.status)}  (workflow ${view.workflowStatus})`);
   field('started', `${formatTimestamp(view.startedAt)} (${formatRelative(view.startedAt, now)})`);
   field('updated', `${formatTimestamp(view.updatedAt)} (${formatRelative(view.updatedAt, now)})`);
+  if (view.previousRun) field('previous run', `${view.previousRun.runId} (the client was offboarded ${formatTimestamp(view.previousRun.offboardedAt)}, then signed again)`);
 
   if (view.needsAttention) {
     field('needs attention', palette.yellow(`⚠ ${view.needsAttention.reason}`) + ` (since ${formatTimestamp(view.needsAttention.since)})`);
@@ -86,6 +111,15 @@ export function renderOnboarding(view: OnboardingView, now: Date, palette: Palet
     field('needs attention', 'no');
   }
   field('failure', view.failure ? palette.red(`${view.failure.reason}`) + ` (${view.failure.type}, ${formatTimestamp(view.failure.at)})` : 'none');
+  if (view.failure && view.closesAt && running) {
+    field('closes', `${formatTimestamp(view.closesAt)} (${formatRelative(view.closesAt, now)}) as failed, unless retried or cancelled before`);
+  }
+  // Calls Temporal keeps retrying: each one's last failure, so nobody has to open the pending activity in the UI.
+  const lastErrors = view.lastErrors ?? (view.lastError ? [view.lastError] : []);
+  if (lastErrors.length > 0) {
+    field('last error', palette.yellow(lastErrorLine(lastErrors[0]!, now)));
+    for (const error of lastErrors.slice(1)) lines.push(`${' '.repeat(16)}${palette.yellow(lastErrorLine(error, now))}`);
+  }
 
   lines.push('', palette.bold('steps'));
   const stepRows = (view.steps ?? []).map((step) => [
@@ -112,8 +146,9 @@ export function renderOnboarding(view: OnboardingView, now: Date, palette: Palet
       `${dns.checks} check${dns.checks === 1 ? '' : 's'}`,
       dns.verifiedAt ? `verified ${formatTimestamp(dns.verifiedAt)}` : undefined,
       dns.lastCheckedAt ? `last checked ${formatRelative(dns.lastCheckedAt, now)}` : undefined,
-      dns.nextCheckAt && !dns.verifiedAt ? `next check ${formatRelative(dns.nextCheckAt, now)}` : undefined,
-      dns.deadlineAt && !dns.verifiedAt ? `deadline ${formatTimestamp(dns.deadlineAt)} (${formatRelative(dns.deadlineAt, now)})` : undefined,
+      // A cancelled or finished onboarding checks nothing any more.
+      dns.nextCheckAt && !dns.verifiedAt && waiting ? `next check ${formatRelative(dns.nextCheckAt, now)}` : undefined,
+      dns.deadlineAt && !dns.verifiedAt && waiting ? `deadline ${formatTimestamp(dns.deadlineAt)} (${formatRelative(dns.deadlineAt, now)})` : undefined,
     ];
     field('dns', parts.filter(Boolean).join(' · '));
     // The engine's own look at the client's records: what each is, and what to change.
@@ -123,13 +158,65 @@ export function renderOnboarding(view: OnboardingView, now: Date, palette: Palet
     }
   }
   field('signup email', view.signupEmail ? `sent ${formatTimestamp(view.signupEmail.sentAt)} (message ${view.signupEmail.messageId})` : 'not sent yet');
+  if (view.offboarding) field('offboarding', describeClientOffboarding(view.offboarding, now));
 
   if (view.changes && view.changes.length > 0) {
     lines.push('', palette.bold('changes'));
     for (const change of view.changes) {
-      lines.push(`  ${formatTimestamp(change.at)}  by ${change.by}${change.reason ? `: ${change.reason}` : ''}${describeChangedFields(change.fields)}`);
+      const what = change.kind === 'cancel' ? `cancelled at ${change.resumesAt ?? '-'}` : 'retried';
+      lines.push(`  ${formatTimestamp(change.at)}  ${what} by ${change.by}${change.reason ? `: ${change.reason}` : ''}${describeChangedFields(change.fields)}`);
     }
   }
+  return lines.join('\n') + '\n';
+}
+
+/** The client's offboarding in one line of `onboarding show`: churned, removal due or done, secrets. */
+function describeClientOffboarding(offboarding: ClientOffboardingView, now: Date): string {
+  const parts = [`${offboarding.offboardingId} (${offboarding.status})`, `churned ${formatTimestamp(offboarding.churnedAt)}`];
+  if (offboarding.status === 'reactivated') parts.push(`reactivated ${formatTimestamp(offboarding.reactivatedAt)}: nothing removed`);
+  else if (offboarding.status === 'grace-period') parts.push(`removal due ${formatTimestamp(offboarding.removeAfter)} (${formatRelative(offboarding.removeAfter, now)})`);
+  else {
+    parts.push(`domain ${removalText(offboarding.removal)}`);
+    if (offboarding.siteRemoval) parts.push(`Netlify site ${offboarding.siteRemoval === 'removed' ? 'deleted' : 'already gone'}`);
+    parts.push(offboarding.secretsRevoked ? `secrets revoked` : 'secrets not revoked yet');
+    if (offboarding.offboardedAt) parts.push(`offboarded ${formatTimestamp(offboarding.offboardedAt)}`);
+  }
+  return parts.join(' · ');
+}
+
+function removalText(removal: ClientOffboardingView['removal']): string {
+  switch (removal) {
+    case 'removed':
+      return 'removed from NextNet';
+    case 'already-gone':
+      return 'already gone at NextNet';
+    case 'nothing-registered':
+      return 'never registered at NextNet';
+    default:
+      return 'not removed yet';
+  }
+}
+
+/** `onboarding show offboarding-…`: a churned client's offboarding, top to bottom. */
+export function renderOffboarding(view: OffboardingView, now: Date, palette: Palette): string {
+  const lines: string[] = [];
+  const field = (label: string, value: string) => lines.push(`${palette.bold(label.padEnd(16))}${value}`);
+  const when = (iso: string | null) => (iso ? `${formatTimestamp(iso)} (${formatRelative(iso, now)})` : '-');
+
+  lines.push(palette.bold(view.workflowId));
+  field('client', `${view.clientId}  ${view.domain ?? ''}`.trimEnd());
+  field('onboarding', `${view.onboardingId}${view.onboardingCancelled ? ' (still running at the churn: cancelled)' : ''}`);
+  field('status', `${paintStatus(view.status, palette)(view.status)}  (workflow ${view.workflowStatus})`);
+  field('churned', when(view.churnedAt));
+  if (view.status === 'reactivated') {
+    field('reactivated', `${when(view.reactivatedAt)}: the domain, the site and the secrets stay`);
+  } else {
+    field('removal due', view.status === 'grace-period' ? `${when(view.removeAfter)}; a client.reactivated before then keeps everything` : when(view.removeAfter));
+    field('domain', removalText(view.removal));
+    field('site', view.siteRemoval === 'removed' ? 'deleted at Netlify' : view.siteRemoval === 'already-gone' ? 'already gone at Netlify' : view.status === 'offboarded' ? 'none' : 'not removed yet');
+    field('secrets', view.secretsRevoked ? `revoked${view.offboardedAt ? ` ${when(view.offboardedAt)}` : ''}` : 'not revoked yet');
+  }
+  field('updated', when(view.updatedAt));
   return lines.join('\n') + '\n';
 }
 

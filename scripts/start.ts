@@ -134,10 +134,18 @@ try {
   const api = await startApiServer({ config, logger, vault });
   stops.push(() => api.close());
   lines.push(`API             ${api.url}   (POST /webhooks/crm, GET /v1/onboardings/{id})`);
+  // Where the secrets come from; a value only when it is the public development default.
+  lines.push(
+    `                webhook secret: ${config.webhookSecret === DEV_DEFAULTS.CRM_WEBHOOK_SECRET ? `${DEV_DEFAULTS.CRM_WEBHOOK_SECRET} (the public development default; CRM_WEBHOOK_SECRET overrides it)` : 'from CRM_WEBHOOK_SECRET (not shown; npm run send-webhook signs with it too)'}`,
+  );
+  lines.push(
+    `                ops token:      ${config.opsApiToken === DEV_DEFAULTS.OPS_API_TOKEN ? `${DEV_DEFAULTS.OPS_API_TOKEN} (the public development default, which npx onboarding uses too; OPS_API_TOKEN overrides it)` : 'from OPS_API_TOKEN (not shown; npx onboarding reads the same variable)'}`,
+  );
 
   console.log(`\nThe onboarding stack is up:\n${lines.map((l) => `  ${l}`).join('\n')}\n`);
   console.log('Send a signed test webhook:  npm run send-webhook -- --domain acme-plumbing.com --email owner@acme-plumbing.com [--services netlify,nextnet]');
-  console.log('List onboardings:            npm run temporal -- workflow list');
+  console.log('                             npm run send-webhook -- --type client.churned --domain acme-plumbing.com   (or client.reactivated)');
+  console.log('List onboardings:            npx onboarding list   (npx onboarding show <id> for one)');
   console.log('Press Ctrl-C to stop everything.\n');
 } catch (err) {
   console.error(`\nThe stack did not start: ${(err as Error).message}`);

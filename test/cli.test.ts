@@ -24,8 +24,10 @@ interface Fixture {
   closedAgoMs?: number;
   needsAttention?: boolean;
   failureReason?: string;
+  /** When it failed, when not when it closed (a failure waits for ops, running). */
+  failedAgoMs?: number;
   /** How POST /retry answers. */
-  retry: 'accepted' | 'running-normally' | 'completed' | 'server-error';
+  retry: 'accepted' | 'running-normally' | 'completed' | 'server-error' | 'cancelled';
   wordpressKey?: string;
   netlifyToken?: string;
 }
@@ -39,6 +41,10 @@ const FIXTURES: Fixture[] = [
   { id: 'onboarding-crm-6', status: 'failed', workflowStatus: 'FAILED', startedAgoMs: 7 * HOUR, closedAgoMs: 6 * HOUR, failureReason: 'the domain was removed at NextNet during the DNS wait', retry: 'accepted' },
   { id: 'onboarding-crm-7', status: 'failed', workflowStatus: 'FAILED', startedAgoMs: 80 * HOUR, closedAgoMs: 72 * HOUR, failureReason: 'NextNet rejected the registration long ago', retry: 'accepted' },
   { id: 'onboarding-crm-8', status: 'registering', workflowStatus: 'RUNNING', startedAgoMs: 0.1 * HOUR, retry: 'running-normally' },
+  // Failures now wait for ops, running: one since an hour, one since before the bulk retries' 24 hours.
+  { id: 'onboarding-crm-9', status: 'failed', workflowStatus: 'RUNNING', startedAgoMs: 2 * HOUR, failedAgoMs: HOUR, needsAttention: true, failureReason: 'NextNet rejected the registration: the domain is on hold', retry: 'accepted' },
+  { id: 'onboarding-crm-10', status: 'failed', workflowStatus: 'RUNNING', startedAgoMs: 31 * HOUR, failedAgoMs: 30 * HOUR, needsAttention: true, failureReason: 'NextNet rejected the registration a day ago', retry: 'accepted' },
+  { id: 'onboarding-crm-11', status: 'cancelled', workflowStatus: 'CANCELLED', startedAgoMs: 5 * HOUR, closedAgoMs: 4 * HOUR, retry: 'cancelled' },
 ];
 /** Like a real server, the fake returns at most this many items per page whatever pageSize asks for. */
 const SERVER_PAGE_CAP = 2;
@@ -58,13 +64,16 @@ function iso(agoMs: number | undefined): string | null {
 function listItem(f: Fixture) {
   const clientId = f.id.replace(/^onboarding-/, '');
   return {
+    id: f.id,
     onboardingId: f.id,
     workflowId: f.id,
+    runId: `run-of-${clientId}`,
     kind: 'onboarding',
     clientId,
     domain: `${clientId}.example.com`,
     status: f.status,
     needsAttention: f.needsAttention ?? false,
+    reason: f.failureReason ?? (f.needsAttention ? 'DNS for the domain not verified after 72 h: verification pending\nsecond line' : null),
     workflowStatus: f.workflowStatus,
     startedAt: iso(f.startedAgoMs),
     closedAt: iso(f.closedAgoMs),
@@ -91,7 +100,21 @@ function statusView(f: Fixture) {
           items: [{ code: 'dns-stalled', reason: 'DNS not verified after 72 hours; ask the client to check their DNS records', since: attentionSince }],
         }
       : null,
-    failure: f.failureReason ? { reason: f.failureReason, type: 'ResellerRejected', at: item.closedAt } : null,
+    failure: f.failureReason ? { reason: f.failureReason, type: 'ResellerRejected', at: iso(f.failedAgoMs ?? f.closedAgoMs) } : null,
+    closesAt: f.failureReason && f.workflowStatus === 'RUNNING' ? iso(-29 * 24 * HOUR) : null,
+    lastError:
+      f.status === 'awaiting-dns'
+        ? { platform: 'netlify', activity: 'checkNetlifyDns', message: 'Netlify answered 502 Bad Gateway', attempt: 4, nextAttemptAt: iso(-30_000) }
+        : null,
+    lastErrors:
+      f.status === 'awaiting-dns'
+        ? [
+            { platform: 'netlify', activity: 'checkNetlifyDns', message: 'Netlify answered 502 Bad Gateway', attempt: 4, nextAttemptAt: iso(-30_000) },
+            { platform: 'nextnet', activity: 'checkDomainVerification', message: 'NextNet answered 503', attempt: 2, nextAttemptAt: null },
+          ]
+        : [],
+    offboarding: null,
+    previousRun: null,
     steps: [
       { name: 'register', state: f.failureReason ? 'failed' : 'done', startedAt: item.startedAt, finishedAt: item.startedAt, detail: f.failureReason ?? 'registered as domain 4711' },
       { name: 'secure-wordpress-key', state: f.failureReason ? 'pending' : 'done', startedAt: null, finishedAt: null, detail: null },
@@ -122,11 +145,38 @@ function statusView(f: Fixture) {
     startedAt: item.startedAt,
     updatedAt: iso(10 * 60_000),
     runs: 1,
+    kind: 'onboarding',
     workflowId: f.id,
+    runId: item.runId,
     workflowStatus: f.workflowStatus,
-    changes: [],
+    changes:
+      f.status === 'cancelled'
+        ? [{ kind: 'cancel', at: item.closedAt, by: 'alice@ops-laptop via cli', reason: 'the client asked to wait', fields: {}, resumesAt: 'await-dns' }]
+        : [],
   };
 }
+
+/** `GET /v1/onboardings/offboarding-crm-2`: the offboarding of a client who churned after its onboarding completed. */
+const OFFBOARDING = {
+  kind: 'offboarding',
+  offboardingId: 'offboarding-crm-2',
+  workflowId: 'offboarding-crm-2',
+  runId: 'run-of-offboarding-crm-2',
+  onboardingId: 'onboarding-crm-2',
+  clientId: 'crm-2',
+  domain: 'crm-2.example.com',
+  status: 'offboarded',
+  workflowStatus: 'COMPLETED',
+  churnedAt: iso(8 * 24 * HOUR),
+  removeAfter: iso(24 * HOUR),
+  removal: 'removed',
+  siteRemoval: 'removed',
+  secretsRevoked: true,
+  offboardedAt: iso(24 * HOUR - 60_000),
+  reactivatedAt: null,
+  onboardingCancelled: false,
+  updatedAt: iso(24 * HOUR - 60_000),
+};
 
 // --- The reseller account as /v1/reseller describes it ---
 
@@ -243,6 +293,8 @@ function handle(req: IncomingMessage, res: ServerResponse, url: URL, body: unkno
     return send(res, 200, { ok: items.every((item) => item.ok), items });
   }
 
+  if (req.method === 'GET' && url.pathname === `/v1/onboardings/${OFFBOARDING.offboardingId}`) return send(res, 200, OFFBOARDING);
+
   const match = /^\/v1\/onboardings\/([^/]+)(\/.*)?$/.exec(url.pathname);
   const fixture = match ? FIXTURES.find((f) => f.id === decodeURIComponent(match[1]!)) : undefined;
   if (!match || !fixture) return apiError(res, 404, 'onboarding_not_found', `no onboarding with id ${JSON.stringify(match ? decodeURIComponent(match[1]!) : '')}`);
@@ -263,6 +315,9 @@ function handle(req: IncomingMessage, res: ServerResponse, url: URL, body: unkno
         return apiError(res, 409, 'not_retryable', `onboarding ${fixture.id} has completed; there is nothing to retry`);
       case 'server-error':
         return apiError(res, 500, 'internal_error', 'something went wrong on our side; it has been logged');
+      case 'cancelled':
+        if ((body as { resumeCancelled?: boolean } | undefined)?.resumeCancelled === true) return send(res, 202, { onboardingId: fixture.id, status: 'retrying', resumesAt: 'await-dns' });
+        return apiError(res, 409, 'onboarding_cancelled', `onboarding ${fixture.id} was cancelled by alice; to resume it where it stopped, retry with "resumeCancelled": true (CLI: --resume-cancelled)`);
     }
   }
   if (action === 'POST /dns-check' || action === 'POST /cancel') {
@@ -372,14 +427,17 @@ describe('onboarding CLI', () => {
     const table = await cli(['list', '--needs-attention']);
     expect(table.code).toBe(0);
     const [header, row, ...rest] = table.stdout.trimEnd().split('\n');
-    expect(header).toMatch(/^ID\s+CLIENT\s+DOMAIN\s+STATUS\s+ATTENTION\s+WORKFLOW\s+STARTED\s+AGE$/);
-    expect(rest).toEqual([]);
-    expect(row).toContain('onboarding-crm-1');
+    expect(header).toMatch(/^ID\s+KIND\s+CLIENT\s+DOMAIN\s+STATUS\s+ATTENTION\s+WORKFLOW\s+STARTED\s+AGE\s+REASON$/);
+    // The first page (the fake API's pages hold two).
+    expect(rest.map((line) => line.split(/\s+/)[0])).toEqual(['onboarding-crm-9']);
+    expect(row).toMatch(/^onboarding-crm-1\s+onboarding\s+crm-1\s/);
     expect(row).toContain('crm-1.example.com');
     expect(row).toContain('⚠');
-    expect(row).toMatch(/3d 8h$/);
+    // The reason's first line only.
+    expect(row).toMatch(/3d 8h\s+DNS for the domain not verified after 72 h: verification pending$/);
     // Columns line up: each value starts under its header.
-    for (const [column, value] of [['STATUS', 'awaiting-dns'], ['WORKFLOW', 'RUNNING'], ['ATTENTION', '⚠']] as const) {
+    expect(row!.indexOf(' onboarding ') + 1).toBe(header!.indexOf('KIND'));
+    for (const [column, value] of [['STATUS', 'awaiting-dns'], ['WORKFLOW', 'RUNNING'], ['ATTENTION', '⚠'], ['REASON', 'DNS for']] as const) {
       expect(row!.indexOf(value)).toBe(header!.indexOf(column));
     }
     expect(table.stdout).not.toMatch(ANSI);
@@ -403,7 +461,7 @@ describe('onboarding CLI', () => {
     const all = await cli(['list', '--all']);
     expect(all.code).toBe(0);
     for (const fixture of FIXTURES) expect(all.stdout).toContain(fixture.id);
-    expect(requests.map((r) => r.query.get('pageToken'))).toEqual([null, '2', '4', '6']);
+    expect(requests.map((r) => r.query.get('pageToken'))).toEqual([null, '2', '4', '6', '8', '10']);
     expect(requests.every((r) => r.query.get('pageSize') === '200')).toBe(true);
   });
 
@@ -431,6 +489,38 @@ describe('onboarding CLI', () => {
     expect(failed.stdout).toMatch(/failure\s+NextNet rejected the registration: domain is owned by another account \(ResellerRejected/);
   });
 
+  it('shows the last error of each call that keeps failing, and when a failure waiting for ops closes', async () => {
+    const waiting = await cli(['show', 'onboarding-crm-1']);
+    expect(waiting.stdout).toMatch(/last error\s+Netlify: Netlify answered 502 Bad Gateway \(checkNetlifyDns, attempt 4, next attempt in 30s\)\n\s+NextNet: NextNet answered 503 \(checkDomainVerification, attempt 2, an attempt is running\)/);
+    const failing = await cli(['show', 'onboarding-crm-9']);
+    expect(failing.stdout).toMatch(/closes\s+.* \(in 29d\) as failed, unless retried or cancelled before/);
+    expect(failing.stdout).not.toContain('last error');
+  });
+
+  it('shows a cancelled onboarding without a next check, with who cancelled it and why', async () => {
+    const result = await cli(['show', 'onboarding-crm-11']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/status\s+cancelled\s+\(workflow CANCELLED\)/);
+    expect(result.stdout).not.toContain('next check');
+    expect(result.stdout).not.toContain('deadline');
+    expect(result.stdout).toMatch(/cancelled at await-dns by alice@ops-laptop via cli: the client asked to wait/);
+  });
+
+  it('shows an offboarding by its own id: churned, removal due, what was removed, when the secrets were revoked', async () => {
+    const result = await cli(['show', 'offboarding-crm-2']);
+    expect(result.code).toBe(0);
+    expect(requests[0]).toMatchObject({ method: 'GET', path: '/v1/onboardings/offboarding-crm-2' });
+    expect(result.stdout).toMatch(/^offboarding-crm-2\n/);
+    expect(result.stdout).toMatch(/onboarding\s+onboarding-crm-2\n/);
+    expect(result.stdout).toMatch(/status\s+offboarded\s+\(workflow COMPLETED\)/);
+    expect(result.stdout).toMatch(/churned\s+\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC \(8d ago\)/);
+    expect(result.stdout).toMatch(/removal due\s+.*\(1d ago\)/);
+    expect(result.stdout).toMatch(/domain\s+removed from NextNet/);
+    expect(result.stdout).toMatch(/site\s+deleted at Netlify/);
+    expect(result.stdout).toMatch(/secrets\s+revoked \d{4}-.* \(23h 59m ago\)/);
+    expect(JSON.parse((await cli(['show', 'offboarding-crm-2', '--json'])).stdout)).toEqual(OFFBOARDING);
+  });
+
   it('retries one onboarding with the corrections and reason given, authenticated with the bearer token', async () => {
     const result = await cli(['retry', 'onboarding-crm-3', '--email', 'owner@acme.test', '--domain', 'acme-plumbing.com', '--reason', 'client fixed the typo']);
     expect(result.code).toBe(0);
@@ -443,6 +533,19 @@ describe('onboarding CLI', () => {
     });
     expect(requests[0]!.headers.authorization).toBe(`Bearer ${TOKEN}`);
     expect(requests[0]!.headers['content-type']).toBe('application/json');
+  });
+
+  it('resumes a cancelled onboarding only with --resume-cancelled; without it exits 4 naming the flag', async () => {
+    const refused = await cli(['retry', 'onboarding-crm-11']);
+    expect(refused.code).toBe(4);
+    expect(refused.stderr).toContain('was cancelled by alice');
+    expect(refused.stderr).toContain('hint: someone cancelled it on purpose; to resume it anyway: onboarding retry onboarding-crm-11 --resume-cancelled');
+    expect(requests[0]!.body).toEqual({});
+
+    const resumed = await cli(['retry', 'onboarding-crm-11', '--resume-cancelled', '--reason', 'the client is ready']);
+    expect(resumed.code).toBe(0);
+    expect(resumed.stdout).toContain('onboarding-crm-11 is retrying; it resumes at await-dns');
+    expect(requests[1]!.body).toEqual({ reason: 'the client is ready', resumeCancelled: true });
   });
 
   it('a retry the API refuses (409) exits 4 and prints the API\'s reason', async () => {
@@ -489,27 +592,33 @@ describe('onboarding CLI', () => {
     const result = await cli(['retry', '--failed-since', '24h', '--reason', 'rejected']);
     expect(result.code).toBe(1);
 
+    // Every failed onboarding: the ones waiting for ops (running) and the ones given up; two per page.
     const listing = requests.filter((r) => r.path === '/v1/onboardings');
-    expect(listing.length).toBe(2); // four failed in the last 24 h, two per page
+    expect(listing.length).toBe(4);
     expect(listing[0]!.query.get('status')).toBe('failed');
-    const closedSince = Date.parse(listing[0]!.query.get('closedSince')!);
-    expect(Math.abs(closedSince - (before - 24 * HOUR))).toBeLessThan(60_000);
+    expect(listing[0]!.query.get('closedSince')).toBeNull();
+    // Each is read for when (and why) it failed, except one that closed before the time.
+    const read = requests.filter((r) => r.method === 'GET' && r.path !== '/v1/onboardings').map((r) => r.path.split('/').at(-1));
+    expect(read).toEqual(['onboarding-crm-3', 'onboarding-crm-4', 'onboarding-crm-5', 'onboarding-crm-6', 'onboarding-crm-9', 'onboarding-crm-10']);
+    expect(Date.now() - before).toBeLessThan(60_000);
 
     const retried = requests.filter((r) => r.method === 'POST').map((r) => r.path);
     expect(retried).toEqual([
       '/v1/onboardings/onboarding-crm-3/retry',
       '/v1/onboardings/onboarding-crm-4/retry',
       '/v1/onboardings/onboarding-crm-5/retry',
+      '/v1/onboardings/onboarding-crm-9/retry',
     ]);
 
-    expect(result.stdout).toContain('4 failed onboardings closed since');
-    expect(result.stdout).toContain('3 with a failure reason containing "rejected"');
-    expect(result.stdout).toContain('retried 2, skipped 1, failed 1');
+    expect(result.stdout).toContain('5 onboardings failed since');
+    expect(result.stdout).toContain('4 with a failure reason containing "rejected"');
+    expect(result.stdout).toContain('retried 3, skipped 1, failed 1');
     expect(result.stdout).toMatch(/failed\s+onboarding-crm-4: something went wrong on our side/);
     expect(result.stdout).toMatch(/skipped\s+onboarding-crm-6: failure reason does not contain "rejected"/);
     expect(result.stdout).not.toContain('onboarding-crm-7');
+    expect(result.stdout).not.toContain('onboarding-crm-10');
     // Not a terminal: one progress line per onboarding, no bar.
-    expect(result.stderr.split('\n').filter((line) => /^retry \d\/3: /.test(line))).toHaveLength(3);
+    expect(result.stderr.split('\n').filter((line) => /^retry \d\/4: /.test(line))).toHaveLength(4);
     expect(result.stderr).not.toContain('\r');
   });
 
@@ -517,7 +626,7 @@ describe('onboarding CLI', () => {
     const result = await cli(['--json', 'retry', '--failed-since', new Date(Date.now() - 24 * HOUR).toISOString(), '--reason-contains', 'REJECTED', '--dry-run']);
     expect(result.code).toBe(0);
     const summary = JSON.parse(result.stdout) as { found: number; matched: number; wouldRetry: string[]; retried: unknown[] };
-    expect(summary).toMatchObject({ found: 4, matched: 3, wouldRetry: ['onboarding-crm-3', 'onboarding-crm-4', 'onboarding-crm-5'], retried: [] });
+    expect(summary).toMatchObject({ found: 5, matched: 4, wouldRetry: ['onboarding-crm-3', 'onboarding-crm-4', 'onboarding-crm-5', 'onboarding-crm-9'], retried: [] });
     expect(requests.filter((r) => r.method === 'POST')).toEqual([]);
     expect(result.stderr).toBe('');
   });
@@ -526,18 +635,20 @@ describe('onboarding CLI', () => {
     const result = await cli(['retry', '--failed-since', '24h'], { stderrIsTTY: true });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('\r');
-    expect(result.stderr).toMatch(/retrying \[█+░*\] 4\/4/);
-    expect(result.stdout).toContain('retried 3, skipped 0, failed 1');
+    expect(result.stderr).toMatch(/retrying \[█+░*\] 5\/5/);
+    expect(result.stdout).toContain('retried 4, skipped 0, failed 1');
   });
 
   it('dns-check and cancel post to the onboarding and a finished one is refused with exit 4', async () => {
     expect((await cli(['dns-check', 'onboarding-crm-1'])).code).toBe(0);
-    const cancelled = await cli(['cancel', 'onboarding-crm-1']);
+    const cancelled = await cli(['cancel', 'onboarding-crm-1', '--reason', 'the client withdrew']);
     expect(cancelled.stdout).toContain('onboarding-crm-1 is cancelling');
     expect(requests.map((r) => `${r.method} ${r.path}`)).toEqual([
       'POST /v1/onboardings/onboarding-crm-1/dns-check',
       'POST /v1/onboardings/onboarding-crm-1/cancel',
     ]);
+    expect(requests[1]!.body).toEqual({ reason: 'the client withdrew' });
+    expect(requests[1]!.headers['x-ops-actor']).toMatch(/ via cli$/);
     const refused = await cli(['dns-check', 'onboarding-crm-2']);
     expect(refused.code).toBe(4);
     expect(refused.stderr).toContain('error: onboarding onboarding-crm-2 is completed');
@@ -700,6 +811,8 @@ describe('onboarding CLI', () => {
       ['retry', 'onboarding-crm-3', '--dry-run'],
       ['retry', 'onboarding-crm-3', '--failed-since', '24h'],
       ['retry', '--failed-since', '24h', '--email', 'a@b.test'],
+      ['retry', '--failed-since', '24h', '--resume-cancelled'],
+      ['list', '--kind', 'everything'],
       ['show'],
       ['list', '--api-url', 'not a url'],
     ]) {
@@ -712,7 +825,7 @@ describe('onboarding CLI', () => {
 
   it('the installed command runs: bin/onboarding.mjs --help exits 0 and lists every command', async () => {
     const { stdout } = await promisify(execFile)(path.join(ROOT, 'bin', 'onboarding.mjs'), ['--help'], { cwd: ROOT, timeout: 30_000 });
-    for (const command of ['list', 'show <id>', 'retry', 'dns-check <id>', 'cancel <id>', 'secret <id>', 'secret <id> [name]', 'sites', 'submissions', 'reseller']) expect(stdout).toContain(command);
+    for (const command of ['list', 'show <id>', 'retry', 'dns-check <id>', 'cancel [options] <id>', 'secret <id>', 'secret <id> [name]', 'sites', 'submissions', 'reseller']) expect(stdout).toContain(command);
     expect(stdout).toContain('Exit codes:');
   });
 });

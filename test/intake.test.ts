@@ -53,6 +53,16 @@ describe('the CRM webhook intake', () => {
     expect(await again.json()).toEqual({ ...first, status: 'already-started' });
   });
 
+  it('a redelivery for a client whose onboarding closed, and who never churned, starts nothing either', async () => {
+    const client = uniqueClient();
+    const event = clientCreatedEvent(client);
+    const { workflowId } = (await (await deliver(event)).json()) as { workflowId: string };
+    await temporal.workflow.getHandle(workflowId).terminate('closed for the test');
+    const later = await deliver({ ...event, timestamp: new Date(Date.now() + 60_000).toISOString() });
+    expect(await later.json()).toMatchObject({ status: 'already-started' });
+    expect((await temporal.workflow.getHandle(workflowId).describe()).status.name).toBe('TERMINATED');
+  });
+
   it('concurrent deliveries for one client start exactly one onboarding', async () => {
     const client = uniqueClient();
     const answers = await Promise.all(Array.from({ length: 6 }, () => deliver(clientCreatedEvent(client)).then((r) => r.json() as Promise<{ status: string; workflowId: string }>)));

@@ -6,8 +6,12 @@ import { createApp, WEBHOOK_BODY_LIMIT_BYTES } from '../api/app.js';
 import { CrmEvent } from '../api/crm-events.js';
 import { expressRoutes, openApiDocument, openApiPath, type OpenApiDocument } from '../api/openapi.js';
 import {
+  CancelRequest,
+  ClientOffboarding,
   ErrorBody,
+  LastError,
   ListOnboardingsQuery,
+  OffboardingView,
   OnboardingList,
   ResellerCheck,
   ResellerSites,
@@ -135,11 +139,20 @@ describe('the OpenAPI document', () => {
     expect(Object.keys(webhook.responses).sort()).toEqual(['202', '400', '401', '409', '413', '503']);
     expect(webhook.responses['413']!.description).toContain(`${WEBHOOK_BODY_LIMIT_BYTES / 1024} KiB`);
     expect(webhook.responses['202']!.description).toMatch(/already-started/);
+    expect(webhook.responses['202']!.description).toMatch(/`restarted`.*previousRun/s);
   });
 
   it('takes every other request and response shape from the zod schema its route uses', () => {
     expect(jsonBodySchema(operation('/v1/onboardings/{onboardingId}/retry', 'post')!.requestBody)).toEqual(zodJsonSchema(RetryRequest, 'input'));
     expect(jsonBodySchema(operation('/v1/onboardings/{onboardingId}/secrets/{secretName}', 'put')!.requestBody)).toEqual(zodJsonSchema(StoreSecretRequest, 'input'));
+    expect(jsonBodySchema(operation('/v1/onboardings/{onboardingId}/cancel', 'post')!.requestBody)).toEqual(zodJsonSchema(CancelRequest, 'input'));
+    expect(zodJsonSchema(RetryRequest, 'input')).toMatchObject({ properties: { resumeCancelled: { type: 'boolean' } } });
+    // One path reads an onboarding or an offboarding; the parts the API adds to an onboarding's status have schemas of their own.
+    const one = (operation('/v1/onboardings/{onboardingId}', 'get')!.responses['200']!.content as Record<string, { schema: { oneOf: Json[] } }>)['application/json']!.schema;
+    expect(one.oneOf.map((schema) => resolve(document, schema))).toEqual([document.components.schemas.OnboardingStatus, zodJsonSchema(OffboardingView, 'output')]);
+    expect(document.components.schemas.LastError).toEqual(zodJsonSchema(LastError, 'output'));
+    expect(document.components.schemas.ClientOffboarding).toEqual(zodJsonSchema(ClientOffboarding, 'output'));
+    expect(String(document.components.schemas.OnboardingStatus?.description)).toMatch(/lastError.*offboarding/s);
     const list = operation('/v1/onboardings', 'get')!;
     expect(jsonBodySchema(list.responses['200'])).toEqual(zodJsonSchema(OnboardingList, 'output'));
     const query = list.parameters!.filter((p) => p.in === 'query');

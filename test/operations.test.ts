@@ -59,19 +59,23 @@ const deliver = (apiToUse: typeof api, event: unknown) => {
 const event = (type: string, data: Record<string, unknown>) => ({ type, timestamp: new Date().toISOString(), data });
 
 describe('retrying onboardings', () => {
-  it('resumes a failed onboarding at the failed step without registering again', async () => {
+  it('resumes a failed onboarding, waiting for ops, at the failed step in the same run without registering again', async () => {
     const client = uniqueClient();
     const handle = await stack.startOnboarding(client);
-    // NextNet loses the domain while we wait for DNS: the onboarding fails at that step.
+    const { runId } = await handle.describe();
+    // NextNet loses the domain while we wait for DNS: the onboarding fails at that step, and waits for ops.
     await eventually(async () => (await calls('register', client.domain)).length === 1, { what: 'registration' });
     await stack.simulatorCall('POST', '/_simulator/faults', { route: 'dashboard', kind: 'status', status: 404, times: 1 });
-    await handle.result().catch(() => undefined);
-    const failed = await statusOf(handle.workflowId);
-    expect(failed).toMatchObject({ status: 'failed', workflowStatus: 'FAILED', failure: { type: 'DomainRemoved' } });
+    const failed = await eventually(async () => {
+      const s = await statusOf(handle.workflowId);
+      return s.status === 'failed' && s;
+    }, { what: 'the failure' });
+    expect(failed).toMatchObject({ status: 'failed', workflowStatus: 'RUNNING', failure: { type: 'DomainRemoved' }, needsAttention: { items: [{ code: 'failed' }] } });
 
     const answer = await retry(handle.workflowId, { reason: 'NextNet restored the domain' });
     expect(answer.status).toBe(202);
     expect(await answer.json()).toMatchObject({ status: 'retrying', resumesAt: 'await-dns' });
+    expect((await handle.describe()).runId).toBe(runId);
 
     const done = await eventually(async () => {
       const s = await statusOf(handle.workflowId);
@@ -84,11 +88,12 @@ describe('retrying onboardings', () => {
     expect(await stack.vault.has({ onboardingId: handle.workflowId, name: 'wordpress-api-key' })).toBe(true);
   });
 
-  it('retries a failed registration with a corrected domain and records the change', async () => {
+  it('retries a failed registration given up (closed as failed) with a corrected domain in a new run, and records the change', async () => {
     const client = uniqueClient();
     await stack.simulatorCall('POST', '/_simulator/foreign-domains', { host: client.domain });
-    const handle = await stack.startOnboarding(client);
-    await handle.result().catch(() => undefined);
+    const handle = await stack.startOnboarding(client, { failedRetentionMs: 500 });
+    await expect(handle.result()).rejects.toThrow();
+    expect(await statusOf(handle.workflowId)).toMatchObject({ status: 'failed', workflowStatus: 'FAILED' });
 
     const corrected = `fixed-${client.domain}`;
     const answer = await retry(handle.workflowId, { corrections: { domain: corrected.toUpperCase() }, reason: 'typo in CRM' });
@@ -308,7 +313,9 @@ describe('one truth about an onboarding', () => {
     const failed = uniqueClient();
     await stack.simulatorCall('POST', '/_simulator/foreign-domains', { host: failed.domain });
     const handles = [await stack.startOnboarding(uniqueClient()), await stack.startOnboarding(failed)];
-    await Promise.all(handles.map((h) => h.result().catch(() => undefined)));
+    await handles[0]!.result();
+    // A failure stays open, waiting for ops.
+    await eventually(async () => (await statusOf(handles[1]!.workflowId)).status === 'failed', { what: 'the failure' });
     // A lost WordPress key: completed, but needing attention.
     await stack.simulatorCall('POST', '/_simulator/faults', { route: 'register', kind: 'drop-after-write', times: 1 });
     const attention = await stack.startOnboarding(uniqueClient());
@@ -334,5 +341,6 @@ describe('one truth about an onboarding', () => {
     expect((await statusOf(handles[0]!.workflowId)).status).toBe('completed');
     expect((await statusOf(handles[1]!.workflowId)).status).toBe('failed');
     expect((await statusOf(handles[2]!.workflowId)).needsAttention?.items[0]?.code).toBe('wordpress-key-lost');
+    await handles[1]!.cancel();
   });
 });

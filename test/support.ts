@@ -258,7 +258,16 @@ export function clientCreatedEvent(client: Partial<ClientDetails> & { clientId: 
 }
 
 /** Runs the API's express app on a random port over real HTTP. */
-export async function serveApi(options: { temporal: Client; vault: FileVault; taskQueue: string; logger?: ReturnType<typeof createLogger>; offboardingGraceMs?: number; defaultServices?: PlatformName[]; availableServices?: PlatformName[] }) {
+export async function serveApi(options: {
+  temporal: Client;
+  vault: FileVault;
+  taskQueue: string;
+  logger?: ReturnType<typeof createLogger>;
+  offboardingGraceMs?: number;
+  failedRetentionMs?: number;
+  defaultServices?: PlatformName[];
+  availableServices?: PlatformName[];
+}) {
   const app = createApp({
     config: {
       webhookSecret: TEST_WEBHOOK_SECRET,
@@ -268,6 +277,7 @@ export async function serveApi(options: { temporal: Client; vault: FileVault; ta
       temporal: { address: 'unused', namespace: 'default', taskQueue: options.taskQueue, startsOwnServer: false, workflowBundlePath: undefined, apiKey: undefined, tls: undefined },
       dns: { pollInitialMs: FAST_SETTINGS.dnsPollInitialMs, pollMaxMs: FAST_SETTINGS.dnsPollMaxMs, deadlineMs: FAST_SETTINGS.dnsDeadlineMs },
       offboardingGraceMs: options.offboardingGraceMs ?? 0,
+      ...(options.failedRetentionMs !== undefined ? { failedRetentionMs: options.failedRetentionMs } : {}),
     },
     temporal: options.temporal,
     vault: options.vault,
@@ -283,6 +293,14 @@ export async function serveApi(options: { temporal: Client; vault: FileVault; ta
     },
     async ops(method: string, path: string, token: string | null = TEST_OPS_TOKEN) {
       return fetch(`${url}${path}`, { method, headers: token ? { authorization: `Bearer ${token}` } : {} });
+    },
+    /** An ops request with a JSON body, as `actor` (the X-Ops-Actor header). */
+    async opsJson(method: string, path: string, body: unknown, actor = 'test operator') {
+      return fetch(`${url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${TEST_OPS_TOKEN}`, 'content-type': 'application/json', 'x-ops-actor': actor },
+        body: JSON.stringify(body),
+      });
     },
     close: () =>
       new Promise<void>((resolve) => {

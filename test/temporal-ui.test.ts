@@ -90,9 +90,9 @@ describe('the Temporal Web UI', () => {
       const summary = userMetadataPanel(page, 'Summary');
       await expect.poll(() => summary.innerText(), { timeout: UI_TIMEOUT_MS }).toBe(`Onboard ${onboarding.domain} for ${onboarding.clientId} (Netlify + NextNet)`);
       const currentDetails = userMetadataPanel(page, 'Current Details');
-      // `**completed**` in the workflow's current details, rendered as markdown.
-      await currentDetails.locator('strong', { hasText: /^completed$/ }).waitFor();
-      expect(await currentDetails.innerText()).toContain(`${onboarding.domain} (CRM client ${onboarding.clientId}; Netlify + NextNet)`);
+      // The next action leads the current details, in bold (rendered markdown); the business status follows.
+      await currentDetails.locator('strong', { hasText: /^Completed: nothing to do\.$/ }).waitFor();
+      expect(await currentDetails.innerText()).toContain(`completed — ${onboarding.domain} (CRM client ${onboarding.clientId}; Netlify + NextNet)`);
       expect(await currentDetails.innerText()).toContain(`Site: https://${onboarding.domain}`);
       expect(await currentDetails.innerText()).toContain('Signup email sent');
       const screenshot = await page.screenshot({ path: DEBUG_SCREENSHOT, fullPage: true });
