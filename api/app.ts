@@ -6,7 +6,7 @@ import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 import type { Config } from '../config/index.js';
 import { SECRET_NAMES, SECRETS } from '../platforms/catalog.js';
 import type { NetlifyClient } from '../platforms/netlify/client.js';
-import { SecretRevokedError, type SecretVault } from '../vault/index.js';
+import { SecretRevokedError, VaultEntryUnreadableError, type SecretVault } from '../vault/index.js';
 import { CrmEvent } from './crm-events.js';
 import { errorHandler, fieldProblems, HttpError } from './errors.js';
 import { createApiMetrics, type ApiMetrics } from './metrics.js';
@@ -167,10 +167,14 @@ export function createApp(deps: ApiDependencies): express.Express {
     res.setHeader('Cache-Control', 'no-store');
     const secret = secretOf(req);
     let value: string | undefined;
+    const scope = await onboardings.secretScopeOf(idOf(req));
     try {
-      value = await vault.reveal({ onboardingId: idOf(req), name: secret.name }, { actor: actorOf(req), purpose: 'ops endpoint' });
+      value = await vault.reveal({ onboardingId: scope, name: secret.name }, { actor: actorOf(req), purpose: 'ops endpoint' });
     } catch (err) {
       if (err instanceof SecretRevokedError) throw new HttpError(410, 'secret_revoked', err.message);
+      if (err instanceof VaultEntryUnreadableError) {
+        throw new HttpError(500, 'vault_entry_unreadable', `the stored ${secret.label} cannot be read (${err.reason === 'corrupt' ? 'its entry is damaged' : 'it was sealed with another VAULT_KEY'}); store it again with PUT on this path`);
+      }
       throw err;
     }
     if (value === undefined) throw new HttpError(404, 'secret_not_found', `no ${secret.label} is stored for onboarding ${JSON.stringify(idOf(req))}`);
@@ -182,8 +186,14 @@ export function createApp(deps: ApiDependencies): express.Express {
     const secret = secretOf(req);
     const request = StoreSecretRequest.safeParse(req.body ?? {});
     if (!request.success) throw new HttpError(400, 'invalid_secret', 'the secret is invalid', fieldProblems(request.error));
-    await onboardings.requireExisting(idOf(req)); // 404 for an unknown onboarding
-    const { outcome } = await vault.put({ onboardingId: idOf(req), name: secret.name }, request.data.value);
+    const scope = await onboardings.secretScopeOf(idOf(req)); // 404 for an unknown onboarding
+    let outcome: 'created' | 'unchanged' | 'replaced';
+    try {
+      ({ outcome } = await vault.put({ onboardingId: scope, name: secret.name }, request.data.value, { actor: actorOf(req), purpose: 'ops endpoint' }));
+    } catch (err) {
+      if (err instanceof SecretRevokedError) throw new HttpError(410, 'secret_revoked', err.message);
+      throw err;
+    }
     logger.info({ audit: 'secret.write', onboardingId: idOf(req), secretName: secret.name, actor: actorOf(req), outcome }, `${secret.label} stored by ops`);
     res.status(outcome === 'created' ? 201 : 200).json({ onboardingId: idOf(req), secret: secret.name, outcome });
   });

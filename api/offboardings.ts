@@ -151,6 +151,7 @@ export class Offboardings {
               registeredAtNextNet: status.registration !== null,
               domainId: status.registration?.domainId ?? null,
               netlifySite: status.netlify?.site ? { id: status.netlify.site.id, name: status.netlify.site.name } : null,
+              secretScope: status.secretScope ?? onboardingId,
               onboardingRunning: onboarding.description.status.name === 'RUNNING',
               graceMs: this.config.offboardingGraceMs,
               churnedAt: churnedAt.toISOString(),

@@ -189,9 +189,14 @@ export class Onboardings {
   }
 
   /** 404 unless an onboarding of this id exists (running or not); no worker needed. */
-  async requireExisting(onboardingId: string): Promise<void> {
+  /**
+   * Where an onboarding's secrets live in the vault: its id, or (a client who came back) a scope of the new run's
+   * own. 404 for an unknown onboarding.
+   */
+  async secretScopeOf(onboardingId: string): Promise<string> {
     refuseOffboarding(onboardingId, 'hold secrets');
-    await this.calls.describe(onboardingId);
+    const { status } = await this.current(onboardingId);
+    return status.secretScope ?? onboardingId;
   }
 
   async view(onboardingId: string): Promise<OnboardingView> {

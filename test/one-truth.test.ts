@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../cli/main.js';
 import { getStatus, type OnboardingInput } from '../workflows/definitions.js';
 import type { onboardClient } from '../workflows/onboarding.js';
-import { clientCreatedEvent, eventually, serveApi, signedDelivery, startTestStack, TEST_OPS_TOKEN, TEST_WEBHOOK_SECRET, uniqueClient, type TestStack } from './support.js';
+import { clientCreatedEvent, eventually, serveApi, signedDelivery, startTestStack, TEST_OPS_TOKEN, TEST_WEBHOOK_SECRET, uniqueClient, type TestStack, completedStatus } from './support.js';
 
 const README = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 
@@ -147,7 +147,7 @@ describe('the Temporal UI, the ops API and the CLI list the same onboardings', (
 
     // First, alone, so that no other registration meets the fault: completed, but its WordPress key was lost.
     await stack.simulatorCall('POST', '/_simulator/faults', { route: 'register', kind: 'drop-after-write', times: 1 });
-    await (await stack.startOnboarding(keyLost)).result();
+    await completedStatus(await stack.startOnboarding(keyLost));
 
     for (const client of [failed, retried, givenUp]) await stack.simulatorCall('POST', '/_simulator/foreign-domains', { host: client.domain });
     await stack.startOnboarding(completed);
@@ -384,7 +384,11 @@ describe('a client who churned, was offboarded and signs again', () => {
     const input = JSON.parse(Buffer.from(history.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!.data!).toString('utf8')) as OnboardingInput;
     expect(input.previousRun).toEqual({ runId: firstRun, offboardedAt });
     const done = await handle.result();
-    expect(done).toMatchObject({ status: 'completed', previousRun: { runId: firstRun, offboardedAt } });
+    expect(done).toMatchObject({ status: 'completed', previousRun: { runId: firstRun, offboardedAt }, needsAttention: null });
+    // The first life's key was revoked for good; the returning client's new key lives in a vault scope of its own.
+    expect(done.secretScope).toBe(`${onboardingId}~after-${firstRun}`);
+    expect(done.registration?.keyReference).toBe(`vault:${onboardingId}~after-${firstRun}/wordpress-api-key`);
+    expect((await api.ops('GET', `/v1/onboardings/${onboardingId}/secrets/wordpress-api-key`)).status).toBe(200);
     const current = await view(onboardingId);
     expect(current).toMatchObject({ previousRun: { runId: firstRun, offboardedAt }, offboarding: null });
     expect(current.runId).not.toBe(firstRun);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../cli/main.js';
 import { CrmClientId, NeedsAttention, OnboardingDomain, OnboardingStatus } from '../workflows/search-attributes.js';
 import { getStatus } from '../workflows/definitions.js';
-import { clientCreatedEvent, eventually, serveApi, signedDelivery, startTestStack, TEST_RESELLER_KEY, uniqueClient, type TestStack } from './support.js';
+import { clientCreatedEvent, eventually, serveApi, signedDelivery, startTestStack, TEST_RESELLER_KEY, uniqueClient, type TestStack, completedStatus } from './support.js';
 
 interface SimCall {
   at: string;
@@ -159,7 +159,7 @@ describe('retrying onboardings', () => {
     const client = uniqueClient();
     await stack.simulatorCall('POST', '/_simulator/faults', { route: 'register', kind: 'drop-after-write', times: 1 });
     const handle = await stack.startOnboarding(client);
-    expect((await handle.result()).needsAttention?.items[0]?.code).toBe('wordpress-key-lost');
+    expect((await completedStatus(handle)).needsAttention?.items[0]?.code).toBe('wordpress-key-lost');
     const mailsBefore = (await stack.mail.emails()).filter((m) => m.to.some((t) => t.address === client.email)).length;
 
     await fetch(`${api.url}/v1/onboardings/${handle.workflowId}/secrets/wordpress-api-key`, {
@@ -319,7 +319,7 @@ describe('one truth about an onboarding', () => {
     // A lost WordPress key: completed, but needing attention.
     await stack.simulatorCall('POST', '/_simulator/faults', { route: 'register', kind: 'drop-after-write', times: 1 });
     const attention = await stack.startOnboarding(uniqueClient());
-    await attention.result();
+    await completedStatus(attention);
     handles.push(attention);
 
     for (const handle of handles) {

@@ -24,11 +24,13 @@ import { startMailDev, type RunningMailDev } from '../scripts/maildev.js';
 import { startSimulator, type RunningSimulator } from '../simulator/app.js';
 import { FileVault, type SecretVault } from '../vault/index.js';
 import {
+  getStatus,
   onboardingIdFor,
   ONBOARDING_WORKFLOW_TYPE,
   type ClientDetails,
   type OnboardingInput,
   type OnboardingSettings,
+  type OnboardingStatus,
 } from '../workflows/definitions.js';
 import type { onboardClient } from '../workflows/onboarding.js';
 
@@ -219,6 +221,17 @@ export async function startTestStack(options: { dnsVerifyAfterMs?: number | null
 
 export function netlifyUrlOf(simulator: RunningSimulator): string {
   return `${simulator.url}/netlify/api/v1`;
+}
+
+/**
+ * The status once the onboarding has completed. One that still needs a person (a lost WordPress key) completes but
+ * stays open for ops, so `result()` would wait; this returns at completion either way.
+ */
+export async function completedStatus(handle: WorkflowHandle<typeof onboardClient>): Promise<OnboardingStatus> {
+  return eventually(async () => {
+    const status = await handle.query(getStatus);
+    return status.status === 'completed' && status;
+  }, { what: `${handle.workflowId} to complete` });
 }
 
 /** Polls until the check passes or the time is up; for states reached asynchronously. */

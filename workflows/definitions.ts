@@ -184,6 +184,11 @@ export interface OnboardingStatus {
   previousRun?: PreviousRun | null;
   /** A failed onboarding waits this long for ops before it closes as failed (null while it is not failed). */
   closesAt?: string | null;
+  /**
+   * Where this onboarding's secrets live in the vault (`vault:<secretScope>/<name>`); absent = the onboarding id. A
+   * returning client's new onboarding gets a scope of its own: the earlier one's secrets were revoked for good.
+   */
+  secretScope?: string;
 }
 
 /**
@@ -212,6 +217,8 @@ export interface OffboardingInput {
   registeredAtNextNet?: boolean;
   /** The client's Netlify site, when the onboarding created one. */
   netlifySite?: { id: string; name: string } | null;
+  /** Where the onboarding's secrets live in the vault; absent = the onboarding id. */
+  secretScope?: string;
   /** Whether the onboarding was still running when the churn arrived, and so must be stopped. */
   onboardingRunning: boolean;
   graceMs: number;

@@ -85,7 +85,7 @@ export async function offboardClient(input: OffboardingInput): Promise<Offboardi
     ]);
   }
   await reseller.revokeClientSecrets.executeWithOptions({ ...resellerCallOptions, summary: "Revoke the client's secrets in the vault" }, [
-    { onboardingId: input.onboardingId, reason: `client churned at ${input.churnedAt}` },
+    { onboardingId: input.secretScope ?? input.onboardingId, reason: `client churned at ${input.churnedAt}` },
   ]);
   status.secretsRevoked = true;
   status.offboardedAt = new Date().toISOString();

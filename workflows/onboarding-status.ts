@@ -51,6 +51,7 @@ export function newStatus(input: OnboardingInput, plan: PlatformName[]): Onboard
     runs: 1,
     previousRun: input.previousRun ?? null,
     closesAt: null,
+    secretScope: input.previousRun ? `${input.onboardingId}~after-${input.previousRun.runId}` : input.onboardingId,
   };
 }
 

@@ -113,6 +113,7 @@ export async function onboardClient(input: OnboardingInput): Promise<OnboardingS
   };
   const ctx: StepContext = {
     onboardingId,
+    secretScope: status.secretScope ?? onboardingId,
     settings,
     status,
     begin(name) {
@@ -205,7 +206,10 @@ export async function onboardClient(input: OnboardingInput): Promise<OnboardingS
     },
     {
       validator: (retry) => {
-        if (status.status === 'completed') throw new Error('the onboarding is completed; there is nothing to retry');
+        if (status.status === 'completed' && status.needsAttention === null) throw new Error('the onboarding is completed; there is nothing to retry');
+        if (status.status === 'completed' && retry.corrections && Object.keys(retry.corrections).length > 0) {
+          throw new Error('the onboarding is completed; a retry only looks again at what needs attention, without corrections');
+        }
         if (status.needsAttention === null) throw new Error(`the onboarding is running normally (${status.status}); retry is for failed onboardings or ones that need attention`);
         if (retry.corrections?.domain !== undefined && status.status === 'sending-signup-email') {
           throw new Error('the signup email is being sent; the domain can no longer be corrected');
@@ -241,6 +245,21 @@ export async function onboardClient(input: OnboardingInput): Promise<OnboardingS
     enterPhase('completed');
     completedCounter.add(1, { plan: plan.join('+') });
     webhookToCompletion.record((Date.now() - Date.parse(input.receivedAt)) / 1000);
+    // What still needs a person (a lost WordPress key) keeps this run open, so ops retry it in place and the UI's
+    // list never keeps a closed run that needs attention beside a newer one.
+    if (status.needsAttention) {
+      const retentionMs = settings.failedRetentionMs ?? DEFAULT_FAILED_RETENTION_MS;
+      status.closesAt = new Date(Date.now() + retentionMs).toISOString();
+      publish();
+      try {
+        await condition(() => status.needsAttention === null, retentionMs);
+      } catch (err) {
+        // Cancelled (say the client churned) after it completed: it stays completed; nothing was left running.
+        if (!isCancellation(err)) throw err;
+      }
+      status.closesAt = null;
+      publish();
+    }
     return status;
   } catch (err) {
     if (isCancellation(err)) {

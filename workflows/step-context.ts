@@ -9,6 +9,8 @@ import type { AttentionItem, OnboardingSettings, OnboardingStatus, StepName, Ste
 
 export interface StepContext {
   readonly onboardingId: string;
+  /** Where this onboarding's secrets live in the vault (the onboarding id, unless the client came back). */
+  readonly secretScope: string;
   readonly settings: OnboardingSettings;
   /** The live status: steps write their outcome into it (e.g. `status.registration`, `status.netlify`). */
   readonly status: OnboardingStatus;

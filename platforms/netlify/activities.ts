@@ -43,12 +43,12 @@ export function createNetlifyActivities(deps: NetlifyActivityDependencies) {
      * Creates the client's Netlify user (or logs the existing one in anew) and seals its access token in the vault
      * before returning. A lost answer heals itself: the retry calls again and stores the new token.
      */
-    async createNetlifyUser(input: { onboardingId: string; client: ClientDetails }): Promise<{ userId: string; tokenReference: string }> {
+    async createNetlifyUser(input: { onboardingId: string; secretScope?: string; client: ClientDetails }): Promise<{ userId: string; tokenReference: string }> {
       const { onboardingId, client } = input;
       const log = activityLogger(deps.logger, { onboardingId, domain: client.domain });
       try {
         const token = await netlify.client.createAccessToken({ email: client.email, uid: client.clientId });
-        const stored = await putWithRetries(() => vault.put({ onboardingId, name: TOKEN }, token.accessToken), log);
+        const stored = await putWithRetries(() => vault.put({ onboardingId: input.secretScope ?? onboardingId, name: TOKEN }, token.accessToken), log);
         log.info({ netlifyUserId: token.userId, vault: stored.outcome }, 'Netlify user ready, access token stored');
         return { userId: token.userId, tokenReference: stored.reference };
       } catch (err) {
@@ -61,11 +61,11 @@ export function createNetlifyActivities(deps: NetlifyActivityDependencies) {
      * the domain it had before a correction, or created with a name derived from the domain. Then `www.` as an
      * alias and HTTPS forced. Runs on the rate-limited site-creation task queue.
      */
-    async ensureNetlifySite(input: { onboardingId: string; domain: string; knownSiteId: string | null }): Promise<NetlifySiteRef> {
+    async ensureNetlifySite(input: { onboardingId: string; secretScope?: string; domain: string; knownSiteId: string | null }): Promise<NetlifySiteRef> {
       const { onboardingId, domain } = input;
       const log = activityLogger(deps.logger, { onboardingId, domain });
       try {
-        const user = await asClientUser(onboardingId, 'create the client site');
+        const user = await asClientUser(input.secretScope ?? onboardingId, 'create the client site');
         let site = await user.getSite(domain);
         let adopted = site !== null;
         if (!site && input.knownSiteId) {
@@ -98,9 +98,9 @@ export function createNetlifyActivities(deps: NetlifyActivityDependencies) {
      * Gets the site's certificate: reads it, and asks for one when there is none. "Bad DNS" answers are not
      * failures: the workflow waits and asks again.
      */
-    async secureNetlifySite(input: { onboardingId: string; siteId: string }): Promise<{ state: string; detail: string; domains: string[]; sslUrl: string | null }> {
+    async secureNetlifySite(input: { onboardingId: string; secretScope?: string; siteId: string }): Promise<{ state: string; detail: string; domains: string[]; sslUrl: string | null }> {
       try {
-        const user = await asClientUser(input.onboardingId, 'provision the client site TLS certificate');
+        const user = await asClientUser(input.secretScope ?? input.onboardingId, 'provision the client site TLS certificate');
         const issued = (certificate: { state: string | null; domains: string[] }) => ['issued', 'custom'].includes(certificate.state ?? '');
         const current = await user.showTls(input.siteId);
         if (current && issued(current)) return { state: 'issued', detail: 'certificate issued', domains: current.domains, sslUrl: (await user.getSite(input.siteId))?.sslUrl ?? null };

@@ -20,7 +20,7 @@ async function createUser(ctx: StepContext): Promise<void> {
   ctx.begin('netlify-account');
   const user = await ctx.call(
     `Creating the Netlify user of ${status.client.email}`,
-    netlify.createNetlifyUser.executeWithOptions(ctx.withSummary(resellerCallOptions, `Create the client's Netlify user and access token`), [{ onboardingId, client: status.client }]),
+    netlify.createNetlifyUser.executeWithOptions(ctx.withSummary(resellerCallOptions, `Create the client's Netlify user and access token`), [{ onboardingId, secretScope: ctx.secretScope, client: status.client }]),
   );
   Object.assign(progressOf(ctx), user);
   ctx.finish('netlify-account', 'done', `Netlify user ${user.userId}; token kept in the vault as ${user.tokenReference}`);
@@ -35,7 +35,7 @@ async function createSite(ctx: StepContext): Promise<void> {
   const site = await ctx.call(
     `Creating the Netlify site of ${status.domain}`,
     netlify.ensureNetlifySite.executeWithOptions(ctx.withSummary(options, `Create the Netlify site for ${status.domain}`), [
-      { onboardingId, domain: status.domain, knownSiteId: progress.site?.id ?? null },
+      { onboardingId, secretScope: ctx.secretScope, domain: status.domain, knownSiteId: progress.site?.id ?? null },
     ]),
   );
   progress.site = site;
@@ -54,7 +54,7 @@ async function secureSite(ctx: StepContext): Promise<void> {
   for (;;) {
     const tls = await ctx.call(
       `Getting a TLS certificate for ${status.domain} at Netlify`,
-      netlify.secureNetlifySite.executeWithOptions(ctx.withSummary(resellerCallOptions, `Get the TLS certificate of ${status.domain}`), [{ onboardingId, siteId: site.id }]),
+      netlify.secureNetlifySite.executeWithOptions(ctx.withSummary(resellerCallOptions, `Get the TLS certificate of ${status.domain}`), [{ onboardingId, secretScope: ctx.secretScope, siteId: site.id }]),
     );
     progress.tls = { state: tls.state, requestedAt: progress.tls?.requestedAt ?? new Date().toISOString(), issuedAt: tls.state === 'issued' ? new Date().toISOString() : null, detail: tls.detail };
     if (tls.state === 'issued') {

@@ -30,9 +30,9 @@ export function createNextNetActivities(deps: NextNetActivityDependencies) {
      * Registers the client's domain and, in the same breath, puts the one-time WordPress key in the vault:
      * the key never leaves this function, so it can't reach workflow history.
      */
-    async registerClientDomain(input: { onboardingId: string; client: ClientDetails }): Promise<RegistrationOutcome> {
+    async registerClientDomain(input: { onboardingId: string; secretScope?: string; client: ClientDetails }): Promise<RegistrationOutcome> {
       const { onboardingId, client } = input;
-      const keyRef = { onboardingId, name: KEY };
+      const keyRef = { onboardingId: input.secretScope ?? onboardingId, name: KEY };
       const wantsWordPress = client.cms === 'wordpress';
       const log = activityLogger(deps.logger, { onboardingId, domain: client.domain });
 
@@ -87,7 +87,7 @@ export function createNextNetActivities(deps: NextNetActivityDependencies) {
           host: listed.host,
           clientUserId: listed.client_user?.id ?? null,
           wordpressKey: keyKept ? 'stored' : wantsWordPress ? 'lost' : 'not-applicable',
-          keyReference: keyKept ? secretReference(onboardingId, KEY) : null,
+          keyReference: keyKept ? secretReference(keyRef.onboardingId, KEY) : null,
           foundExisting: true,
         };
       }
@@ -107,8 +107,8 @@ export function createNextNetActivities(deps: NextNetActivityDependencies) {
     },
 
     /** Whether the vault holds the onboarding's WordPress key (ops may have stored a regenerated one). */
-    async checkStoredKey(input: { onboardingId: string }): Promise<boolean> {
-      return vault.has({ onboardingId: input.onboardingId, name: KEY });
+    async checkStoredKey(input: { onboardingId: string; secretScope?: string }): Promise<boolean> {
+      return vault.has({ onboardingId: input.secretScope ?? input.onboardingId, name: KEY });
     },
 
     /** Removes a domain from NextNet (a churned client, or a registration corrected on retry); gone already is fine. */

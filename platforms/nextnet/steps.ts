@@ -19,7 +19,7 @@ async function register(ctx: StepContext): Promise<void> {
   ctx.begin('register');
   const registration = await ctx.call(
     `Registering ${status.domain} with NextNet`,
-    nextnet.registerClientDomain.executeWithOptions(ctx.withSummary(resellerCallOptions, `Register ${status.domain} with NextNet`), [{ onboardingId, client: status.client }]),
+    nextnet.registerClientDomain.executeWithOptions(ctx.withSummary(resellerCallOptions, `Register ${status.domain} with NextNet`), [{ onboardingId, secretScope: ctx.secretScope, client: status.client }]),
   );
   status.registration = registration;
   ctx.finish('register', 'done', registration.foundExisting ? 'already registered by an earlier attempt' : null);
@@ -39,10 +39,10 @@ async function register(ctx: StepContext): Promise<void> {
 async function recheckLostKey(ctx: StepContext): Promise<void> {
   const { status, onboardingId } = ctx;
   if (!status.needsAttention?.items.some((i) => i.code === 'wordpress-key-lost')) return;
-  if (!(await nextnet.checkStoredKey({ onboardingId }))) return;
+  if (!(await nextnet.checkStoredKey({ onboardingId, secretScope: ctx.secretScope }))) return;
   ctx.clearAttention('wordpress-key-lost');
   ctx.finish('secure-wordpress-key', 'done', 'regenerated key stored by ops');
-  if (status.registration) status.registration = { ...status.registration, wordpressKey: 'stored', keyReference: secretReference(onboardingId, 'wordpress-api-key') };
+  if (status.registration) status.registration = { ...status.registration, wordpressKey: 'stored', keyReference: secretReference(ctx.secretScope, 'wordpress-api-key') };
 }
 
 export const nextnetSteps: PlatformSteps = {
