@@ -49,8 +49,12 @@ interface Row {
   revoked_at: Date | null;
 }
 
-/** How often a put reads again after another process changed the entry between its read and its write. */
-const MAX_WRITE_ATTEMPTS = 20;
+/**
+ * How often a put reads again after another process changed the entry between its read and its write. Every round
+ * of a race has a winner, so n writers at once need at most n rounds; a jittered pause spreads them out.
+ */
+const MAX_WRITE_ATTEMPTS = 100;
+const pauseBeforeRetry = (attempt: number) => new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * Math.min(attempt, 10)));
 
 /**
  * The vault in PostgreSQL, shared by every worker and API: values sealed with AES-256-GCM under VAULT_KEY (the
@@ -125,6 +129,7 @@ export class PostgresVault implements SecretVault {
         return { reference, outcome };
       }
       this.logger.debug({ onboardingId: ref.onboardingId, secretName: ref.name, attempt }, 'vault entry changed by another process meanwhile; reading it again');
+      await pauseBeforeRetry(attempt);
     }
     throw new Error(`vault entry ${reference} kept changing under ${MAX_WRITE_ATTEMPTS} attempts to store it; try again`);
   }
