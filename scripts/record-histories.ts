@@ -150,7 +150,8 @@ await worker.runUntil(async () => {
   const foreign = details('foreign');
   await knob('POST', '/foreign-domains', { host: foreign.domain });
   const failed = await start(foreign);
-  await failed.result().catch(() => undefined);
+  // Failed: closed at once (v1), or open and waiting for ops (from v2 on).
+  await until('the failure', async () => (await failed.query(getStatus)).status === 'failed');
   await save('failed-foreign-domain', failed);
 
   // 6. Churn of a completed client with no grace period: domain removed, key revoked.
