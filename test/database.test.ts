@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FileSentEmailLedger } from '../activities/sent-email-ledger.js';
 import { PostgresSentEmailLedger } from '../activities/postgres-sent-email-ledger.js';
@@ -12,6 +11,7 @@ import { loadMigrations, MIGRATIONS_DIR, openDatabase, type Database } from '../
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../scripts/postgres.js';
 import { FileVault, PostgresVault, SecretRevokedError, type SecretRef } from '../vault/index.js';
 import { freePort } from './free-port.js';
+import { capturedLogger } from './support.js';
 
 const silent = createLogger({ level: 'silent' });
 const audit = { actor: 'test-suite', purpose: 'checking the import' };
@@ -26,17 +26,6 @@ async function freshDatabase(): Promise<{ url: string; database: Database }> {
   const database = openDatabase(url, silent);
   opened.push(database);
   return { url, database };
-}
-
-function collectingLogger() {
-  const lines: string[] = [];
-  const stream = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(String(chunk));
-      done();
-    },
-  });
-  return { logger: createLogger({ level: 'debug' }, stream), lines, entries: () => lines.map((line) => JSON.parse(line) as Record<string, unknown>) };
 }
 
 beforeAll(async () => {
@@ -192,7 +181,7 @@ describe('importing the file state', () => {
   it('moves the vault (sealed anew, revocations kept) and the ledger into PostgreSQL, then deletes the moved files', async () => {
     const dataDir = await fileState();
     const database = await migrated();
-    const { logger, lines } = collectingLogger();
+    const { logger, lines } = capturedLogger();
 
     const result = await importFileState({ dataDir, vaultKey: key, database, logger });
 

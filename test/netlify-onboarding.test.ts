@@ -2,7 +2,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getStatus } from '../workflows/definitions.js';
-import { clientCreatedEvent, eventually, serveApi, signedDelivery, startTestStack, TEST_LOAD_BALANCER_IP, TEST_NETLIFY_TOKEN, uniqueClient, type TestStack } from './support.js';
+import { clientCreatedEvent, eventually, serveApi, TEST_LOAD_BALANCER_IP, TEST_NETLIFY_TOKEN, uniqueClient, type TestStack, crmEvent, deliver, startStackWithApis } from './support.js';
 
 interface NetlifyCall {
   at: string;
@@ -27,26 +27,20 @@ interface SimUser {
   tokens: string[];
 }
 
+let setup: Awaited<ReturnType<typeof startStackWithApis>>;
 let stack: TestStack;
 let api: Awaited<ReturnType<typeof serveApi>>;
 let graceApi: Awaited<ReturnType<typeof serveApi>>;
 beforeAll(async () => {
-  stack = await startTestStack({ dnsVerifyAfterMs: 300 });
   // Deliveries without `services` get both platforms, like the development default.
-  api = await serveApi({ temporal: stack.client, vault: stack.vault, taskQueue: stack.taskQueue, offboardingGraceMs: 0, defaultServices: ['netlify', 'nextnet'] });
-  graceApi = await serveApi({ temporal: stack.client, vault: stack.vault, taskQueue: stack.taskQueue, offboardingGraceMs: 60_000, defaultServices: ['netlify', 'nextnet'] });
+  setup = await startStackWithApis({ graceMs: 60_000, defaultServices: ['netlify', 'nextnet'] });
+  ({ stack, api, graceApi } = setup);
 });
 afterAll(async () => {
-  await graceApi?.close();
-  await api?.close();
-  await stack?.close();
+  await setup?.close();
 });
 
-const deliver = (apiToUse: typeof api, event: unknown) => {
-  const body = JSON.stringify(event);
-  return apiToUse.post('/webhooks/crm', body, signedDelivery(body));
-};
-const event = (type: string, data: Record<string, unknown>) => ({ type, timestamp: new Date().toISOString(), data });
+const event = crmEvent;
 
 const BOTH = ['netlify', 'nextnet'] as const;
 const netlifyCalls = async (route: string, host?: string) =>

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../cli/main.js';
 import { getStatus, type OnboardingInput } from '../workflows/definitions.js';
 import type { onboardClient } from '../workflows/onboarding.js';
-import { clientCreatedEvent, eventually, serveApi, signedDelivery, startTestStack, TEST_OPS_TOKEN, TEST_WEBHOOK_SECRET, uniqueClient, type TestStack, completedStatus } from './support.js';
+import { clientCreatedEvent, eventually, serveApi, TEST_OPS_TOKEN, TEST_WEBHOOK_SECRET, uniqueClient, type TestStack, completedStatus, crmEvent, deliver, startStackWithApis } from './support.js';
 
 const README = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 
@@ -43,27 +43,20 @@ interface View {
   changes: { kind?: string; by: string; reason: string | null; resumesAt: string }[];
 }
 
+let setup: Awaited<ReturnType<typeof startStackWithApis>>;
 let stack: TestStack;
 let api: Awaited<ReturnType<typeof serveApi>>;
 let graceApi: Awaited<ReturnType<typeof serveApi>>;
-
 beforeAll(async () => {
-  stack = await startTestStack({ dnsVerifyAfterMs: 300 });
-  api = await serveApi({ temporal: stack.client, vault: stack.vault, taskQueue: stack.taskQueue, offboardingGraceMs: 0 });
-  graceApi = await serveApi({ temporal: stack.client, vault: stack.vault, taskQueue: stack.taskQueue, offboardingGraceMs: 3_600_000 });
+  setup = await startStackWithApis({ graceMs: 3_600_000 });
+  ({ stack, api, graceApi } = setup);
 });
 afterAll(async () => {
-  await graceApi?.close();
-  await api?.close();
-  await stack?.close();
+  await setup?.close();
 });
 
 const view = async (id: string) => (await (await api.ops('GET', `/v1/onboardings/${id}`)).json()) as View;
-const deliver = (target: typeof api, event: unknown) => {
-  const body = JSON.stringify(event);
-  return target.post('/webhooks/crm', body, signedDelivery(body));
-};
-const event = (type: string, data: object, timestamp = new Date()) => ({ type, timestamp: timestamp.toISOString(), data });
+const event = crmEvent;
 
 async function cli(args: string[]) {
   let stdout = '';

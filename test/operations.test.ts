@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../cli/main.js';
 import { CrmClientId, NeedsAttention, OnboardingDomain, OnboardingStatus } from '../workflows/search-attributes.js';
 import { getStatus } from '../workflows/definitions.js';
-import { clientCreatedEvent, eventually, serveApi, signedDelivery, startTestStack, TEST_RESELLER_KEY, uniqueClient, type TestStack, completedStatus } from './support.js';
+import { clientCreatedEvent, eventually, serveApi, TEST_RESELLER_KEY, uniqueClient, type TestStack, completedStatus, crmEvent, deliver, startStackWithApis } from './support.js';
 
 interface SimCall {
   at: string;
@@ -27,19 +27,16 @@ interface Status {
   steps: { name: string; state: string }[];
 }
 
+let setup: Awaited<ReturnType<typeof startStackWithApis>>;
 let stack: TestStack;
 let api: Awaited<ReturnType<typeof serveApi>>;
 let graceApi: Awaited<ReturnType<typeof serveApi>>;
-
 beforeAll(async () => {
-  stack = await startTestStack({ dnsVerifyAfterMs: 300 });
-  api = await serveApi({ temporal: stack.client, vault: stack.vault, taskQueue: stack.taskQueue, offboardingGraceMs: 0 });
-  graceApi = await serveApi({ temporal: stack.client, vault: stack.vault, taskQueue: stack.taskQueue, offboardingGraceMs: 60_000 });
+  setup = await startStackWithApis({ graceMs: 60_000 });
+  ({ stack, api, graceApi } = setup);
 });
 afterAll(async () => {
-  await graceApi?.close();
-  await api?.close();
-  await stack?.close();
+  await setup?.close();
 });
 
 const calls = async (route: string, host: string) =>
@@ -52,11 +49,7 @@ const retry = (id: string, body: unknown = {}) =>
     headers: { authorization: 'Bearer test-ops-token-0123456789', 'content-type': 'application/json', 'x-ops-actor': 'alice' },
     body: JSON.stringify(body),
   });
-const deliver = (apiToUse: typeof api, event: unknown) => {
-  const body = JSON.stringify(event);
-  return apiToUse.post('/webhooks/crm', body, signedDelivery(body));
-};
-const event = (type: string, data: Record<string, unknown>) => ({ type, timestamp: new Date().toISOString(), data });
+const event = crmEvent;
 
 describe('retrying onboardings', () => {
   it('resumes a failed onboarding, waiting for ops, at the failed step in the same run without registering again', async () => {

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config/index.js';
 import { createLogger } from '../config/logger.js';
@@ -7,6 +6,7 @@ import { openDatabase, type Database } from '../database/index.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../scripts/postgres.js';
 import { openVault, PostgresVault, SecretRevokedError, VaultEntryUnreadableError, type SecretRef } from '../vault/index.js';
 import { freePort } from './free-port.js';
+import { capturedLogger } from './support.js';
 
 const WORDPRESS_KEY = 'nn_wp_0123456789abcdef0123456789abcdef';
 const audit = { actor: 'test-suite', purpose: 'checking the vault' };
@@ -22,18 +22,6 @@ let acmeKey: SecretRef;
 
 function vaultOn(database: Database, options: { key?: Buffer; logger?: ReturnType<typeof createLogger> } = {}) {
   return new PostgresVault({ database, key: options.key ?? key, logger: options.logger ?? silent });
-}
-
-/** Every line a logger writes, parsed. */
-function collectingLogger() {
-  const lines: string[] = [];
-  const stream = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(String(chunk));
-      done();
-    },
-  });
-  return { logger: createLogger({ level: 'debug' }, stream), lines, entries: () => lines.map((line) => JSON.parse(line) as Record<string, unknown>) };
 }
 
 beforeAll(async () => {
@@ -269,7 +257,7 @@ describe('audit trail', () => {
   });
 
   it('the log gets the same audit lines as the file vault, never with the value', async () => {
-    const { logger, lines, entries } = collectingLogger();
+    const { logger, lines, entries } = capturedLogger();
     const vault = vaultOn(first, { logger });
 
     await vault.put(acmeKey, WORDPRESS_KEY);

@@ -68,7 +68,7 @@ export function capturedLogger() {
       done();
     },
   });
-  return { logger: createLogger({ level: 'debug' }, stream), lines };
+  return { logger: createLogger({ level: 'debug' }, stream), lines, entries: () => lines.map((line) => JSON.parse(line) as Record<string, unknown>) };
 }
 
 let clientCounter = 0;
@@ -263,6 +263,38 @@ export function signedDelivery(body: string, options: { secret?: string; id?: st
     'webhook-id': id,
     'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
     'webhook-signature': signature,
+  };
+}
+
+/** A CRM event of any type, as the intake takes it (`timestamp` now unless given). */
+export function crmEvent(type: string, data: object, timestamp = new Date()) {
+  return { type, timestamp: timestamp.toISOString(), data };
+}
+
+/** Posts a signed CRM delivery to an API served by `serveApi`. */
+export function deliver(api: { post(path: string, body: string, headers: Record<string, string>): Promise<Response> }, event: unknown): Promise<Response> {
+  const body = JSON.stringify(event);
+  return api.post('/webhooks/crm', body, signedDelivery(body));
+}
+
+/**
+ * A test stack with two ops APIs on it: `api` offboards a churned client at once, `graceApi` after `graceMs`.
+ * Deliveries without `services` get `defaultServices` (NextNet alone unless said).
+ */
+export async function startStackWithApis(options: { graceMs: number; defaultServices?: PlatformName[] }) {
+  const stack = await startTestStack({ dnsVerifyAfterMs: 300 });
+  const common = { temporal: stack.client, vault: stack.vault, taskQueue: stack.taskQueue, defaultServices: options.defaultServices };
+  const api = await serveApi({ ...common, offboardingGraceMs: 0 });
+  const graceApi = await serveApi({ ...common, offboardingGraceMs: options.graceMs });
+  return {
+    stack,
+    api,
+    graceApi,
+    async close() {
+      await graceApi.close();
+      await api.close();
+      await stack.close();
+    },
   };
 }
 

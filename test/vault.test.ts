@@ -2,28 +2,15 @@ import { createHash, randomBytes } from 'node:crypto';
 import { chmod, copyFile, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config/index.js';
-import { createLogger } from '../config/logger.js';
 import { FileVault, loadOrCreateDevVaultKey, openVault, SecretRevokedError, VaultEntryUnreadableError, type SecretRef } from '../vault/index.js';
+import { capturedLogger } from './support.js';
 
 const WORDPRESS_KEY = 'nn_wp_0123456789abcdef0123456789abcdef';
 const acmeKey: SecretRef = { onboardingId: 'onboarding-crm-acme', name: 'wordpress-api-key' };
 const bakeryKey: SecretRef = { onboardingId: 'onboarding-crm-bakery', name: 'wordpress-api-key' };
 const audit = { actor: 'test-suite', purpose: 'checking the vault' };
-
-/** Every line a logger writes, parsed, so a test can look for audit entries and leaked values. */
-function collectingLogger() {
-  const lines: string[] = [];
-  const stream = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(String(chunk));
-      done();
-    },
-  });
-  return { logger: createLogger({ level: 'debug' }, stream), lines, entries: () => lines.map((line) => JSON.parse(line) as Record<string, unknown>) };
-}
 
 /** Where FileVault keeps a secret: the sha256 of `onboardingId\0name`, as in vault/file-vault.ts. */
 function sealedFileOf(directory: string, ref: SecretRef): string {
@@ -46,7 +33,7 @@ afterEach(async () => {
 
 describe('storing and reading a secret', () => {
   it('a stored secret reads back as it was put', async () => {
-    const vault = new FileVault(vaultDir, key, collectingLogger().logger);
+    const vault = new FileVault(vaultDir, key, capturedLogger().logger);
 
     const stored = await vault.put(acmeKey, WORDPRESS_KEY);
 
@@ -56,13 +43,13 @@ describe('storing and reading a secret', () => {
   });
 
   it('a secret survives reopening the vault with the same key', async () => {
-    await new FileVault(vaultDir, key, collectingLogger().logger).put(acmeKey, WORDPRESS_KEY);
-    const reopened = new FileVault(vaultDir, Buffer.from(key), collectingLogger().logger);
+    await new FileVault(vaultDir, key, capturedLogger().logger).put(acmeKey, WORDPRESS_KEY);
+    const reopened = new FileVault(vaultDir, Buffer.from(key), capturedLogger().logger);
     expect(await reopened.reveal(acmeKey, audit)).toBe(WORDPRESS_KEY);
   });
 
   it('the file on disk holds no plaintext and no client id, and only its owner can read it', async () => {
-    const vault = new FileVault(vaultDir, key, collectingLogger().logger);
+    const vault = new FileVault(vaultDir, key, capturedLogger().logger);
     await vault.put(acmeKey, WORDPRESS_KEY);
 
     const files = await readdir(vaultDir);
@@ -76,7 +63,7 @@ describe('storing and reading a secret', () => {
   });
 
   it('putting the same value again changes nothing, and a different value replaces it', async () => {
-    const vault = new FileVault(vaultDir, key, collectingLogger().logger);
+    const vault = new FileVault(vaultDir, key, capturedLogger().logger);
     await vault.put(acmeKey, WORDPRESS_KEY);
     const firstFile = await readFile(sealedFileOf(vaultDir, acmeKey), 'utf8');
 
@@ -89,7 +76,7 @@ describe('storing and reading a secret', () => {
   });
 
   it('secrets of two onboardings are kept apart', async () => {
-    const vault = new FileVault(vaultDir, key, collectingLogger().logger);
+    const vault = new FileVault(vaultDir, key, capturedLogger().logger);
     await vault.put(acmeKey, WORDPRESS_KEY);
     await vault.put(bakeryKey, 'nn_wp_bakery');
 
@@ -98,21 +85,21 @@ describe('storing and reading a secret', () => {
   });
 
   it('a secret that was never stored reads as undefined', async () => {
-    const vault = new FileVault(vaultDir, key, collectingLogger().logger);
+    const vault = new FileVault(vaultDir, key, capturedLogger().logger);
 
     expect(await vault.has(acmeKey)).toBe(false);
     expect(await vault.reveal(acmeKey, audit)).toBeUndefined();
   });
 
   it('a vault key that is not 32 bytes is refused', () => {
-    expect(() => new FileVault(vaultDir, randomBytes(16), collectingLogger().logger)).toThrow(/32 bytes/);
+    expect(() => new FileVault(vaultDir, randomBytes(16), capturedLogger().logger)).toThrow(/32 bytes/);
   });
 });
 
 describe('protection of the sealed files', () => {
   it('a vault opened with another key cannot read, and says to check VAULT_KEY without showing the secret', async () => {
-    await new FileVault(vaultDir, key, collectingLogger().logger).put(acmeKey, WORDPRESS_KEY);
-    const wrongKeyVault = new FileVault(vaultDir, randomBytes(32), collectingLogger().logger);
+    await new FileVault(vaultDir, key, capturedLogger().logger).put(acmeKey, WORDPRESS_KEY);
+    const wrongKeyVault = new FileVault(vaultDir, randomBytes(32), capturedLogger().logger);
 
     const failure = await wrongKeyVault.reveal(acmeKey, audit).then(
       () => undefined,
@@ -126,7 +113,7 @@ describe('protection of the sealed files', () => {
   });
 
   it('a sealed file copied onto another onboarding fails to open', async () => {
-    const vault = new FileVault(vaultDir, key, collectingLogger().logger);
+    const vault = new FileVault(vaultDir, key, capturedLogger().logger);
     await vault.put(acmeKey, WORDPRESS_KEY);
 
     await copyFile(sealedFileOf(vaultDir, acmeKey), sealedFileOf(vaultDir, bakeryKey));
@@ -137,7 +124,7 @@ describe('protection of the sealed files', () => {
   });
 
   it('a sealed file whose ciphertext was changed fails to open', async () => {
-    const vault = new FileVault(vaultDir, key, collectingLogger().logger);
+    const vault = new FileVault(vaultDir, key, capturedLogger().logger);
     await vault.put(acmeKey, WORDPRESS_KEY);
     const file = sealedFileOf(vaultDir, acmeKey);
     const sealed = JSON.parse(await readFile(file, 'utf8')) as { ciphertext: string };
@@ -151,7 +138,7 @@ describe('protection of the sealed files', () => {
 
 describe('revocation', () => {
   it('a revoked secret cannot be read, and its record stays without the value', async () => {
-    const vault = new FileVault(vaultDir, key, collectingLogger().logger);
+    const vault = new FileVault(vaultDir, key, capturedLogger().logger);
     await vault.put(acmeKey, WORDPRESS_KEY);
 
     expect(await vault.revoke(acmeKey, { actor: 'offboarding workflow', purpose: 'client churned' })).toBe(true);
@@ -164,7 +151,7 @@ describe('revocation', () => {
   });
 
   it('a put on a revoked secret is refused and the revocation record is kept', async () => {
-    const vault = new FileVault(vaultDir, key, collectingLogger().logger);
+    const vault = new FileVault(vaultDir, key, capturedLogger().logger);
     await vault.put(acmeKey, WORDPRESS_KEY);
     await vault.revoke(acmeKey, audit);
     const record = await readFile(sealedFileOf(vaultDir, acmeKey), 'utf8');
@@ -177,7 +164,7 @@ describe('revocation', () => {
   });
 
   it('revoking a secret that was never stored records the revocation, so a later put is refused', async () => {
-    const vault = new FileVault(vaultDir, key, collectingLogger().logger);
+    const vault = new FileVault(vaultDir, key, capturedLogger().logger);
 
     expect(await vault.revoke(acmeKey, audit)).toBe(false);
 
@@ -189,13 +176,13 @@ describe('revocation', () => {
 
 describe('a corrupt vault file', () => {
   async function corrupt(ref: SecretRef, content: string): Promise<void> {
-    await new FileVault(vaultDir, key, collectingLogger().logger).put(ref, WORDPRESS_KEY);
+    await new FileVault(vaultDir, key, capturedLogger().logger).put(ref, WORDPRESS_KEY);
     await writeFile(sealedFileOf(vaultDir, ref), content, { mode: 0o600 });
   }
 
   it('reads fail with VaultEntryUnreadableError, which says what to do', async () => {
     await corrupt(acmeKey, '{"version":1,"onboardingId":"onboarding-crm-ac');
-    const vault = new FileVault(vaultDir, key, collectingLogger().logger);
+    const vault = new FileVault(vaultDir, key, capturedLogger().logger);
 
     const failure = await vault.reveal(acmeKey, audit).catch((err: unknown) => err);
 
@@ -206,9 +193,9 @@ describe('a corrupt vault file', () => {
   });
 
   it('a wrong key is a VaultEntryUnreadableError too, not a bare error', async () => {
-    await new FileVault(vaultDir, key, collectingLogger().logger).put(acmeKey, WORDPRESS_KEY);
+    await new FileVault(vaultDir, key, capturedLogger().logger).put(acmeKey, WORDPRESS_KEY);
 
-    const failure = await new FileVault(vaultDir, randomBytes(32), collectingLogger().logger).reveal(acmeKey, audit).catch((err: unknown) => err);
+    const failure = await new FileVault(vaultDir, randomBytes(32), capturedLogger().logger).reveal(acmeKey, audit).catch((err: unknown) => err);
 
     expect(failure).toBeInstanceOf(VaultEntryUnreadableError);
     expect(failure).toMatchObject({ reason: 'undecryptable' });
@@ -216,7 +203,7 @@ describe('a corrupt vault file', () => {
 
   it('does not block storing a fresh value: it is kept aside as <file>.corrupt-<time> and logged', async () => {
     await corrupt(acmeKey, '\u0000\u0000 not json');
-    const { logger, lines, entries } = collectingLogger();
+    const { logger, lines, entries } = capturedLogger();
     const vault = new FileVault(vaultDir, key, logger);
 
     expect(await vault.put(acmeKey, 'nn_wp_fresh_key')).toMatchObject({ outcome: 'replaced' });
@@ -233,7 +220,7 @@ describe('a corrupt vault file', () => {
 
   it('an entry with fields missing counts as corrupt too', async () => {
     await corrupt(acmeKey, JSON.stringify({ version: 1, onboardingId: acmeKey.onboardingId, name: acmeKey.name }));
-    const vault = new FileVault(vaultDir, key, collectingLogger().logger);
+    const vault = new FileVault(vaultDir, key, capturedLogger().logger);
 
     await expect(vault.reveal(acmeKey, audit)).rejects.toThrow(/is corrupt \(the entry lacks createdAt, updatedAt, iv, tag, ciphertext\)/);
     expect((await vault.put(acmeKey, 'nn_wp_fresh_key')).outcome).toBe('replaced');
@@ -241,25 +228,25 @@ describe('a corrupt vault file', () => {
 
   it('a damaged revocation record still counts as revoked', async () => {
     await corrupt(acmeKey, '{"version":1,"iv":"","revokedAt":"2026-01-02T03:04:05.000Z","revokedBy":"offb');
-    const vault = new FileVault(vaultDir, key, collectingLogger().logger);
+    const vault = new FileVault(vaultDir, key, capturedLogger().logger);
 
     await expect(vault.put(acmeKey, 'nn_wp_fresh_key')).rejects.toBeInstanceOf(SecretRevokedError);
     await expect(vault.reveal(acmeKey, audit)).rejects.toThrow(/revoked at 2026-01-02T03:04:05.000Z/);
   });
 
   it('a put under a wrong VAULT_KEY still never overwrites a good entry', async () => {
-    await new FileVault(vaultDir, key, collectingLogger().logger).put(acmeKey, WORDPRESS_KEY);
+    await new FileVault(vaultDir, key, capturedLogger().logger).put(acmeKey, WORDPRESS_KEY);
 
-    await expect(new FileVault(vaultDir, randomBytes(32), collectingLogger().logger).put(acmeKey, 'nn_wp_other')).rejects.toBeInstanceOf(VaultEntryUnreadableError);
+    await expect(new FileVault(vaultDir, randomBytes(32), capturedLogger().logger).put(acmeKey, 'nn_wp_other')).rejects.toBeInstanceOf(VaultEntryUnreadableError);
 
-    expect(await new FileVault(vaultDir, key, collectingLogger().logger).reveal(acmeKey, audit)).toBe(WORDPRESS_KEY);
+    expect(await new FileVault(vaultDir, key, capturedLogger().logger).reveal(acmeKey, audit)).toBe(WORDPRESS_KEY);
     expect(await readdir(vaultDir)).toHaveLength(1);
   });
 });
 
 describe('audit log', () => {
   it('every read is logged with actor, purpose and onboarding, never with the value', async () => {
-    const { logger, lines, entries } = collectingLogger();
+    const { logger, lines, entries } = capturedLogger();
     const vault = new FileVault(vaultDir, key, logger);
     await vault.put(acmeKey, WORDPRESS_KEY);
 
@@ -281,8 +268,8 @@ describe('audit log', () => {
   });
 
   it('a failed read is still logged', async () => {
-    await new FileVault(vaultDir, key, collectingLogger().logger).put(acmeKey, WORDPRESS_KEY);
-    const { logger, entries } = collectingLogger();
+    await new FileVault(vaultDir, key, capturedLogger().logger).put(acmeKey, WORDPRESS_KEY);
+    const { logger, entries } = capturedLogger();
 
     await expect(new FileVault(vaultDir, randomBytes(32), logger).reveal(acmeKey, audit)).rejects.toThrow();
 
@@ -290,7 +277,7 @@ describe('audit log', () => {
   });
 
   it('writes are logged with their outcome, never with the value', async () => {
-    const { logger, lines, entries } = collectingLogger();
+    const { logger, lines, entries } = capturedLogger();
     const vault = new FileVault(vaultDir, key, logger);
 
     await vault.put(acmeKey, WORDPRESS_KEY);
@@ -334,28 +321,28 @@ describe('development vault key', () => {
 describe('opening the configured vault', () => {
   it('with VAULT_KEY the vault uses that key and writes no key file', async () => {
     const config = loadConfig({ DATA_DIR: dataDir, VAULT_KEY: key.toString('hex') });
-    const { vault, devKeyFile } = await openVault(config, collectingLogger().logger);
+    const { vault, devKeyFile } = await openVault(config, capturedLogger().logger);
 
     await vault.put(acmeKey, WORDPRESS_KEY);
 
     expect(devKeyFile).toBeUndefined();
     expect(await readdir(dataDir)).toEqual(['vault']);
-    expect(await new FileVault(vaultDir, key, collectingLogger().logger).reveal(acmeKey, audit)).toBe(WORDPRESS_KEY);
+    expect(await new FileVault(vaultDir, key, capturedLogger().logger).reveal(acmeKey, audit)).toBe(WORDPRESS_KEY);
   });
 
   it('without VAULT_KEY a development key under DATA_DIR opens the same vault every time', async () => {
     const config = loadConfig({ DATA_DIR: dataDir });
-    const first = await openVault(config, collectingLogger().logger);
+    const first = await openVault(config, capturedLogger().logger);
     await first.vault.put(acmeKey, WORDPRESS_KEY);
 
-    const second = await openVault(config, collectingLogger().logger);
+    const second = await openVault(config, capturedLogger().logger);
 
     expect(first.devKeyFile).toBe(path.join(dataDir, 'vault.key'));
     expect(await second.vault.reveal(acmeKey, audit)).toBe(WORDPRESS_KEY);
   });
 
   it('the vault logs as the vault component', async () => {
-    const { logger, entries } = collectingLogger();
+    const { logger, entries } = capturedLogger();
     const { vault } = await openVault(loadConfig({ DATA_DIR: dataDir, VAULT_KEY: key.toString('hex') }), logger);
 
     await vault.reveal(acmeKey, audit);
