@@ -3,7 +3,7 @@
 #   tsx api/main.ts      the HTTP API (port 3000)
 # test/deployment.test.ts checks this file; it has never been built on the machine it was written on (no Docker engine).
 
-FROM node:20-bookworm-slim AS dependencies
+FROM node:24-bookworm-slim AS dependencies
 WORKDIR /app
 COPY package.json package-lock.json ./
 # Production dependencies are enough: tsx runs the TypeScript, @temporalio/worker bundles the workflows.
@@ -13,7 +13,7 @@ FROM dependencies AS workflow-bundle
 COPY . .
 RUN npx tsx scripts/bundle-workflows.ts /app/dist/workflow-bundle.js
 
-FROM node:20-bookworm-slim AS runtime
+FROM node:24-bookworm-slim AS runtime
 # tsx itself, not `npx tsx`: npx does not pass SIGTERM on, so the worker would be killed instead of draining.
 ENV NODE_ENV=production \
     DATA_DIR=/data \
@@ -23,7 +23,7 @@ WORKDIR /app
 COPY --from=dependencies /app/node_modules ./node_modules
 COPY . .
 COPY --from=workflow-bundle /app/dist/workflow-bundle.js /app/dist/workflow-bundle.js
-# The vault and the sent-email ledger live in DATA_DIR; a new named volume mounted here starts with this owner.
+# The engine's state is in PostgreSQL (DATABASE_URL); DATA_DIR only holds what an old file vault import reads.
 RUN mkdir -p /data && chown node:node /data
 USER node
 EXPOSE 3000 9464

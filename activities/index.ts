@@ -45,6 +45,20 @@ export function createSharedActivities(deps: ActivityDependencies) {
         log.info({ messageId }, 'signup email was already sent by an earlier attempt; not sending it again');
         return earlier;
       }
+      // A ledger that claims sends (PostgreSQL) records this attempt before it sends, so a crash in between stays visible.
+      const claim = await deps.sentEmails.claim?.(messageId);
+      if (claim?.state === 'sent') {
+        log.info({ messageId }, 'signup email was already sent by another attempt; not sending it again');
+        return claim.sent;
+      }
+      if (claim?.earlierClaimedAt) {
+        // An earlier attempt claimed this send and never recorded it: it may have crashed inside the SMTP exchange,
+        // after the server took the message. Sending again reuses the same Message-ID, on which receivers dedupe.
+        log.warn(
+          { messageId, earlierClaimedAt: claim.earlierClaimedAt, earlierClaimedBy: claim.earlierClaimedBy, attempts: claim.attempts },
+          'an earlier attempt may have sent the signup email; sending it again with the same Message-ID',
+        );
+      }
       const services = input.services ?? ['nextnet'];
       const content = composeSignupEmail({
         clientName: client.name,
@@ -63,7 +77,13 @@ export function createSharedActivities(deps: ActivityDependencies) {
         throw err;
       }
       const sent = { messageId, sentAt: new Date().toISOString() };
-      await deps.sentEmails.record(sent);
+      try {
+        await deps.sentEmails.record(sent);
+      } catch (err) {
+        // The server accepted the message: failing now would send a new email on every retry. The claim stays
+        // unconfirmed in the ledger, where ops can see it.
+        log.error({ messageId, err: { message: (err as Error).message } }, 'signup email sent, but the sent-email ledger could not record it');
+      }
       log.info({ messageId }, 'signup email sent');
       return sent;
     },

@@ -18,7 +18,7 @@ export const NETLIFY_LOAD_BALANCER_IP = '75.2.60.5';
 
 // Sender domains that belong to the platform we resell: mail must come from the agency, never from them.
 const PLATFORM_SENDER_DOMAINS = ['nextnet.ai', 'bediscovered.ai', 'netlify.com'];
-const REQUIRED_IN_PRODUCTION = ['CRM_WEBHOOK_SECRET', 'OPS_API_TOKEN', 'VAULT_KEY', 'SMTP_URL', 'EMAIL_FROM', 'TEMPORAL_ADDRESS'] as const;
+const REQUIRED_IN_PRODUCTION = ['CRM_WEBHOOK_SECRET', 'OPS_API_TOKEN', 'VAULT_KEY', 'SMTP_URL', 'EMAIL_FROM', 'TEMPORAL_ADDRESS', 'DATABASE_URL'] as const;
 /** What each platform needs in production before it can be part of a plan (in development the simulator stands in). */
 const PLATFORM_CREDENTIALS: Record<PlatformName, readonly string[]> = {
   netlify: ['NETLIFY_RESELLER_TOKEN'],
@@ -59,7 +59,8 @@ const EnvSchema = z
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     PORT: port.default(3000),
     DATA_DIR: z.string().default('.data'),
-    // The engine's own PostgreSQL (vault, audit trail, sent-email ledger); unset in development: `npm start` runs one.
+    // The engine's own PostgreSQL (vault, audit trail, sent-email ledger); required in production. Unset in
+    // development: `npm start` runs an embedded one on POSTGRES_PORT.
     DATABASE_URL: z
       .url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// or postgresql:// URL, e.g. postgres://onboarding:password@db.internal:5432/onboarding' })
       .optional(),
@@ -159,6 +160,7 @@ const EnvSchema = z
     MAILDEV_WEB_PORT: port.default(1080),
     TEMPORAL_PORT: port.default(7233),
     TEMPORAL_UI_PORT: port.default(8233),
+    POSTGRES_PORT: port.default(5433),
   });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -171,7 +173,7 @@ export interface Config {
   logLevel: Env['LOG_LEVEL'];
   port: number;
   dataDir: string;
-  /** The engine's PostgreSQL (it holds a password: never log it); unset: `npm start` runs an embedded one. */
+  /** The engine's PostgreSQL (it holds a password: never log it); unset (development only): `npm start` runs an embedded one. */
   databaseUrl: string | undefined;
   temporal: {
     address: string;
@@ -226,7 +228,7 @@ export interface Config {
   /** How long a failed onboarding stays open, waiting for ops to retry it. */
   failedRetentionMs: number;
   workerMetricsAddress: string;
-  devStack: { simulatorPort: number; simulatorDnsPort: number; simulatorDnsVerifyAfterMs: number | null; mailDevSmtpPort: number; mailDevWebPort: number; temporalPort: number; temporalUiPort: number };
+  devStack: { simulatorPort: number; simulatorDnsPort: number; simulatorDnsVerifyAfterMs: number | null; mailDevSmtpPort: number; mailDevWebPort: number; temporalPort: number; temporalUiPort: number; postgresPort: number };
 }
 
 export class ConfigError extends Error {
@@ -330,6 +332,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       mailDevWebPort: env.MAILDEV_WEB_PORT,
       temporalPort: env.TEMPORAL_PORT,
       temporalUiPort: env.TEMPORAL_UI_PORT,
+      postgresPort: env.POSTGRES_PORT,
     },
   };
 }

@@ -40,6 +40,8 @@ export const REDACTED_PATHS = [
   'config.temporal.apiKey',
   // An SMTP URL usually carries the mail server's password.
   'config.email.smtpUrl',
+  // The database URL carries the PostgreSQL password.
+  'config.databaseUrl',
 ];
 
 export function createLogger(options: { level?: string; name?: string } = {}, destination?: DestinationStream): Logger {

@@ -1,4 +1,5 @@
-// Makes a fresh checkout runnable: right Node, npm dependencies matching the lock file, and a Temporal CLI;
+// Makes a fresh checkout runnable: a new enough Node for itself, the Node 24 that runs the project (scripts/node24.mjs),
+// npm dependencies matching the lock file, and a Temporal CLI;
 // with --with-browser (npm test) also the Chromium that the browser test drives, and with --with-time-skipping (npm test)
 // Temporal's time-skipping test server (Java, fetched with Maven).
 // Runs before `npm start`, `npm test` and `npm run temporal`, so it must be fast and silent (--quiet) when nothing changed.
@@ -9,16 +10,21 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameS
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_REPO_ROOT, ensureTemporalCli, findExecutableOnPath, isExecutableFile, toolsDir, withDirectoryLock } from './temporal-cli.mjs';
+import { ensureNode24, envWithNodeFirst } from './node24.mjs';
 
+// For the tests, which import the set-up's helpers from here.
+export { NODE24_MAJOR, NODE24_PACKAGES, ensureNode24, envWithNodeFirst, findNode24, node24InstallDir, node24Package, nodeVersionOf } from './node24.mjs';
+
+// Only for the set-up itself and npm: the project's code runs on Node 24 (scripts/node24.mjs).
 export const MINIMUM_NODE_MAJOR = 20;
 const STAMP_FILE = path.join('node_modules', '.setup-stamp');
 const INSTALL_INPUTS = ['package.json', 'package-lock.json'];
 
-/** Throws with the next step when this Node is too old for the project. */
+/** Throws with the next step when this Node is too old to run the set-up. */
 export function checkNodeVersion(version = process.versions.node) {
   const major = Number(version.split('.')[0]);
   if (!(major >= MINIMUM_NODE_MAJOR)) {
-    throw new Error(`Node ${MINIMUM_NODE_MAJOR} or newer is required, this is Node ${version}. Install Node ${MINIMUM_NODE_MAJOR}+ (e.g. \`nvm install ${MINIMUM_NODE_MAJOR}\`) and run again.`);
+    throw new Error(`The set-up needs Node ${MINIMUM_NODE_MAJOR} or newer, this is Node ${version}. Install Node 24 (e.g. \`nvm install 24\`), which runs the project too, and run again.`);
   }
 }
 
@@ -52,8 +58,11 @@ function readInstallState(repoRoot) {
   };
 }
 
-/** Runs `npm ci` (or `npm install` without a lock file) when node_modules is missing or stale. Returns whether it installed. */
-export async function ensureDependencies({ repoRoot = DEFAULT_REPO_ROOT, log = console.error } = {}) {
+/**
+ * Runs `npm ci` (or `npm install` without a lock file) when node_modules is missing or stale. Returns whether it installed.
+ * `env` is npm's environment: main() puts Node 24 first on its PATH, so npm and the install scripts run on it.
+ */
+export async function ensureDependencies({ repoRoot = DEFAULT_REPO_ROOT, log = console.error, env = process.env } = {}) {
   if (!dependencyInstallReason(readInstallState(repoRoot))) return false;
 
   // `npm start` and `npm test` started together must not run two `npm ci` into the same node_modules.
@@ -67,7 +76,7 @@ export async function ensureDependencies({ repoRoot = DEFAULT_REPO_ROOT, log = c
 
       const npmCommand = existsSync(path.join(repoRoot, 'package-lock.json')) ? 'ci' : 'install';
       log(`Installing npm dependencies (${reason})…`);
-      const failure = await runNpm([npmCommand], repoRoot);
+      const failure = await runNpm([npmCommand], repoRoot, env);
       if (failure) {
         throw new Error(`npm ${npmCommand} failed (${failure}). Fix the npm error above, then run \`node scripts/setup.mjs\` again.`);
       }
@@ -79,9 +88,9 @@ export async function ensureDependencies({ repoRoot = DEFAULT_REPO_ROOT, log = c
 }
 
 /** Resolves to null on success, or how npm failed. */
-function runNpm(args, cwd) {
+function runNpm(args, cwd, env) {
   const isWindows = process.platform === 'win32';
-  return runWithOutputOnStderr(isWindows ? 'npm.cmd' : 'npm', args, { cwd, shell: isWindows });
+  return runWithOutputOnStderr(isWindows ? 'npm.cmd' : 'npm', args, { cwd, env, shell: isWindows });
 }
 
 /** Resolves to null on success, or how the command failed. */
@@ -381,7 +390,11 @@ export async function main(argv = process.argv.slice(2)) {
   const quiet = argv.includes('--quiet');
   try {
     checkNodeVersion();
-    await ensureDependencies();
+    // Both `npm start` and `npm test` run the project on it, so it is always needed.
+    const node24 = await ensureNode24();
+    if (!quiet) console.log(`Node 24: ${node24}`);
+    // npm itself runs on Node 24 too, like the code it installs for (and `engines` asks for).
+    await ensureDependencies({ env: envWithNodeFirst(node24) });
     const temporalCli = await ensureTemporalCli();
     if (!quiet) console.log(`Temporal CLI: ${temporalCli}`);
     // Only the browser test needs Chromium, so only `npm test` asks for it.

@@ -1,7 +1,7 @@
 /**
- * `npm start`: the whole stack on one machine. Temporal's dev server (state in .data/), the Netlify and NextNet
- * simulator with its DNS server, MailDev, the worker and the API, each skipped when configuration points at a real
- * one. Ctrl-C stops them all.
+ * `npm start`: the whole stack on one machine. An embedded PostgreSQL for the engine's own state (data in
+ * .data/postgres), Temporal's dev server (state in .data/), the Netlify and NextNet simulator with its DNS server,
+ * MailDev, the worker and the API, each skipped when configuration points at a real one. Ctrl-C stops them all.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
@@ -9,16 +9,20 @@ import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes.js';
 import pretty from 'pino-pretty';
+import { PostgresSentEmailLedger } from '../activities/postgres-sent-email-ledger.js';
 import { startApiServer } from '../api/server.js';
 import { DEV_DEFAULTS, loadConfigOrExit, type Config } from '../config/index.js';
 import { temporalConnectionOptions } from '../config/temporal-connection.js';
 import { createLogger } from '../config/logger.js';
+import { openDatabase } from '../database/index.js';
+import { importFileState } from '../database/import-files.js';
 import { siteCreationQueueFor } from '../platforms/netlify/platform.js';
 import { startSimulator } from '../simulator/app.js';
-import { openVault } from '../vault/index.js';
+import { openVault, resolveVaultKey } from '../vault/index.js';
 import { ONBOARDING_SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
 import { configureTemporalRuntime, connectWorker, createOnboardingWorker } from '../worker/index.js';
 import { startMailDev } from './maildev.js';
+import { startEmbeddedPostgres } from './postgres.js';
 import { ensureTemporalCli } from './temporal-cli.mjs';
 
 const config = loadConfigOrExit();
@@ -52,6 +56,31 @@ const step = (text: string) => console.log(`• ${text}`);
 
 try {
   const lines: string[] = [];
+
+  // The engine's own state (vault, audit trail, sent-email ledger): DATABASE_URL, else an embedded PostgreSQL that
+  // starts first and stops last.
+  let databaseUrl = config.databaseUrl;
+  if (databaseUrl === undefined) {
+    const postgresDir = path.join(dataDir, 'postgres');
+    step(`Starting PostgreSQL (data in ${displayPath(postgresDir)}, port ${config.devStack.postgresPort})…`);
+    const postgres = await startEmbeddedPostgres({
+      dataDir: postgresDir,
+      port: config.devStack.postgresPort,
+      database: 'onboarding',
+      onProgress: (line) => console.log(`  ${line}`),
+    });
+    stops.push(() => postgres.close());
+    databaseUrl = postgres.url;
+    lines.push(`PostgreSQL      ${withoutPassword(postgres.url)}   data: ${displayPath(postgresDir)}/ (embedded; POSTGRES_PORT)`);
+  } else {
+    step(`Using the PostgreSQL at ${withoutPassword(databaseUrl)} (DATABASE_URL)`);
+    lines.push(`PostgreSQL      ${withoutPassword(databaseUrl)} (DATABASE_URL)`);
+  }
+  const database = openDatabase(databaseUrl, logger);
+  // Closed after the worker and the API have stopped (stops run in reverse), before the server itself.
+  stops.push(() => database.close());
+  const migration = await database.migrate();
+  if (migration.applied.length > 0) step(`Database schema migrated to version ${migration.version} (${migration.applied.join(', ')})`);
 
   if (config.temporal.startsOwnServer) {
     const cli = await ensureTemporalCli();
@@ -106,8 +135,20 @@ try {
     lines.push(`SMTP            ${config.email.smtpUrl.replace(/\/\/[^@/]*@/, '//***@')} (SMTP_URL)`);
   }
 
-  const { vault, devKeyFile } = await openVault(config, logger);
-  lines.push(`Vault           ${displayPath(path.join(dataDir, 'vault'))}/   key: ${devKeyFile ? `${displayPath(devKeyFile)} (generated dev key, mode 0600)` : 'VAULT_KEY'}`);
+  // A vault and a sent-email ledger kept in files under DATA_DIR by an earlier version move into PostgreSQL, once.
+  const { key: vaultKey } = await resolveVaultKey(config);
+  const imported = await importFileState({ dataDir, vaultKey, database, logger });
+  if (imported.status === 'imported') {
+    const { secrets, revokedSecrets, secretsAlreadyPresent, unreadableFiles, sentEmails, unreadableSentEmails } = imported.summary;
+    step(
+      `Moved the file state under ${displayPath(dataDir)} into PostgreSQL: ${secrets} secret(s), ${revokedSecrets} revocation(s), ${sentEmails} sent email(s)` +
+        (secretsAlreadyPresent ? `; ${secretsAlreadyPresent} already there` : '') +
+        (unreadableFiles + unreadableSentEmails ? `; ${unreadableFiles + unreadableSentEmails} unreadable file(s) left in place (see the log)` : ''),
+    );
+  }
+  const { vault, devKeyFile } = await openVault(config, logger, database);
+  const sentEmails = new PostgresSentEmailLedger(database);
+  lines.push(`Vault           PostgreSQL (audit trail in secret_audit)   key: ${devKeyFile ? `${displayPath(devKeyFile)} (generated dev key, mode 0600)` : 'VAULT_KEY'}`);
 
   step('Starting the worker (bundling workflows)…');
   const workerConnection = await connectWorker(config);
@@ -115,6 +156,7 @@ try {
     config,
     logger,
     vault,
+    sentEmails,
     connection: workerConnection,
     workflowBundlePath: config.temporal.workflowBundlePath,
   });
@@ -232,6 +274,17 @@ async function ensureSearchAttributes(temporal: Config['temporal']): Promise<voi
     throw new Error(`the search attributes could not be checked or created (${(err as Error).message}); create them with: temporal operator search-attribute create --namespace ${namespace} ${flags}`);
   } finally {
     await connection.close();
+  }
+}
+
+/** A database URL fit to print: the password left out. */
+function withoutPassword(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return 'DATABASE_URL (not shown)';
   }
 }
 

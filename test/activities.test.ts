@@ -4,14 +4,16 @@ import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createSharedActivities } from '../activities/index.js';
 import { createSmtpMailer, type SmtpMailerOptions } from '../activities/mailer.js';
+import type { EmailClaim, SentEmail, SentEmailLedger } from '../activities/sent-email-ledger.js';
 import { WHAT_THE_CLIENT_GETS } from '../activities/signup-email.js';
 import { startMailDev, type RunningMailDev } from '../scripts/maildev.js';
 import { startSimulator, type RunningSimulator } from '../simulator/app.js';
 import { FileVault, type SecretVault } from '../vault/index.js';
 import type { PlatformName } from '../platforms/catalog.js';
 import type { RegistrationOutcome } from '../workflows/definitions.js';
-import { capturedLogger, freePort, TEST_EMAIL_FROM, TEST_RESELLER_KEY, testActivities, uniqueClient } from './support.js';
+import { capturedLogger, freePort, TEST_EMAIL_FROM, TEST_RESELLER_KEY, TEST_SIGNUP_URL, testActivities, uniqueClient } from './support.js';
 
 // Activities run in Temporal's mock activity context, against the real simulator, MailDev and a real vault.
 let dir: string;
@@ -154,5 +156,85 @@ describe('the onboarding activities', () => {
     const error = await env().run(activities.registerClientDomain, { onboardingId: `onboarding-${client.clientId}`, client }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ApplicationFailure);
     expect(error).toMatchObject({ nonRetryable: false, type: 'Reseller.rate-limited', nextRetryDelay: 7_000 });
+  });
+});
+
+/** A ledger that claims sends, as the PostgreSQL one does, with what it answers set by the test. */
+function claimingLedger(answer: (messageId: string) => EmailClaim, options: { failRecord?: boolean } = {}) {
+  const recorded: SentEmail[] = [];
+  const claimed: string[] = [];
+  const ledger: SentEmailLedger = {
+    find: async () => undefined,
+    record: async (sent) => {
+      if (options.failRecord) throw new Error('connection terminated unexpectedly');
+      recorded.push(sent);
+    },
+    claim: async (messageId) => {
+      claimed.push(messageId);
+      return answer(messageId);
+    },
+  };
+  return { ledger, recorded, claimed };
+}
+
+function signupActivityWith(sentEmails: SentEmailLedger) {
+  const mailer = createSmtpMailer(mail.smtpUrl, TEST_EMAIL_FROM);
+  const vault = new FileVault(path.join(dir, 'vault'), Buffer.alloc(32, 3), logger);
+  const { sendSignupEmail } = createSharedActivities({ nextnet: undefined, netlify: undefined, vault, mailer, sentEmails, logger, signupUrl: TEST_SIGNUP_URL, emailFrom: TEST_EMAIL_FROM, opsAlertTo: undefined });
+  return { sendSignupEmail, close: () => mailer.close() };
+}
+
+describe('the signup email with a ledger that claims sends', () => {
+  it('claims the send before it sends, then records it', async () => {
+    const { ledger, recorded, claimed } = claimingLedger(() => ({ state: 'claimed', claimedAt: new Date().toISOString(), attempts: 1 }));
+    const { sendSignupEmail, close } = signupActivityWith(ledger);
+    const client = uniqueClient();
+    const sent = (await env().run(sendSignupEmail, { onboardingId: `onboarding-${client.clientId}`, client })) as SentEmail;
+    close();
+
+    expect(claimed).toEqual([sent.messageId]);
+    expect(recorded).toEqual([sent]);
+    expect(await emailsTo(client.email)).toHaveLength(1);
+  });
+
+  it('does not send when the claim finds the email already sent by another worker', async () => {
+    const earlier = { sentAt: '2026-05-06T07:08:09.000Z' };
+    const { ledger, recorded } = claimingLedger((messageId) => ({ state: 'sent', sent: { messageId, ...earlier } }));
+    const { sendSignupEmail, close } = signupActivityWith(ledger);
+    const client = uniqueClient();
+    const result = (await env().run(sendSignupEmail, { onboardingId: `onboarding-${client.clientId}`, client })) as SentEmail;
+    close();
+
+    expect(result.sentAt).toBe(earlier.sentAt);
+    expect(recorded).toEqual([]);
+    expect(await emailsTo(client.email)).toHaveLength(0);
+  });
+
+  it('sends again with the same Message-ID after an earlier attempt claimed the send and never recorded it', async () => {
+    const { ledger, recorded } = claimingLedger(() => ({ state: 'claimed', claimedAt: new Date().toISOString(), attempts: 2, earlierClaimedAt: '2026-05-06T07:08:09.000Z', earlierClaimedBy: 'worker-1:42' }));
+    const { sendSignupEmail, close } = signupActivityWith(ledger);
+    const client = uniqueClient();
+    const sent = (await env().run(sendSignupEmail, { onboardingId: `onboarding-${client.clientId}`, client })) as SentEmail;
+    close();
+
+    const received = await emailsTo(client.email);
+    expect(received).toHaveLength(1);
+    expect(received[0]?.headers['message-id']).toBe(sent.messageId);
+    expect(recorded).toEqual([sent]);
+    const warning = lines.map((line) => JSON.parse(line)).find((line) => line.messageId === sent.messageId && line.earlierClaimedAt);
+    expect(warning).toMatchObject({ earlierClaimedBy: 'worker-1:42', attempts: 2 });
+  });
+
+  it('succeeds once the mail server accepted the email even when the ledger cannot record it, logging the failure', async () => {
+    const { ledger } = claimingLedger(() => ({ state: 'claimed', claimedAt: new Date().toISOString(), attempts: 1 }), { failRecord: true });
+    const { sendSignupEmail, close } = signupActivityWith(ledger);
+    const client = uniqueClient();
+    const sent = (await env().run(sendSignupEmail, { onboardingId: `onboarding-${client.clientId}`, client })) as SentEmail;
+    close();
+
+    expect(sent.messageId).toMatch(/^<signup\./);
+    expect(await emailsTo(client.email)).toHaveLength(1);
+    const logged = lines.map((line) => JSON.parse(line)).find((line) => line.messageId === sent.messageId && line.level === 50);
+    expect(logged?.msg).toBe('signup email sent, but the sent-email ledger could not record it');
   });
 });

@@ -13,6 +13,7 @@ const PRODUCTION_ENV = {
   SMTP_URL: 'smtps://mailer:pw@smtp.agency.example:465',
   EMAIL_FROM: 'Acme Agency <onboarding@agency.example>',
   TEMPORAL_ADDRESS: 'temporal.internal:7233',
+  DATABASE_URL: 'postgres://onboarding:db-password@db.internal:5432/onboarding',
 };
 
 /** The ConfigError a bad environment raises; fails the test if the environment is accepted. */
@@ -72,6 +73,7 @@ describe('defaults', () => {
       mailDevWebPort: 1080,
       temporalPort: 7233,
       temporalUiPort: 8233,
+      postgresPort: 5433,
     });
   });
 
@@ -200,7 +202,7 @@ describe('refusing a wrong configuration', () => {
     const error = configErrorFor({ NODE_ENV: 'production' });
 
     expect(error.problems).toEqual([
-      ...['CRM_WEBHOOK_SECRET', 'OPS_API_TOKEN', 'VAULT_KEY', 'SMTP_URL', 'EMAIL_FROM', 'TEMPORAL_ADDRESS'].map((name) => `${name}: is required when NODE_ENV=production`),
+      ...['CRM_WEBHOOK_SECRET', 'OPS_API_TOKEN', 'VAULT_KEY', 'SMTP_URL', 'EMAIL_FROM', 'TEMPORAL_ADDRESS', 'DATABASE_URL'].map((name) => `${name}: is required when NODE_ENV=production`),
       'NETLIFY_RESELLER_TOKEN, or RESELLER_API_URL and RESELLER_API_KEY: set the credentials of at least one platform when NODE_ENV=production',
     ]);
   });
@@ -225,8 +227,8 @@ describe('refusing a wrong configuration', () => {
     const error = configErrorFor({ NODE_ENV: 'production', PORT: 'http' });
 
     expect(error.problems).toContain('VAULT_KEY: is required when NODE_ENV=production');
-    // The invalid port, six missing variables, and no platform with credentials.
-    expect(error.problems).toHaveLength(8);
+    // The invalid port, seven missing variables, and no platform with credentials.
+    expect(error.problems).toHaveLength(9);
   });
 
   it.each(['x@nextnet.ai', 'Agency <hello@BeDiscovered.ai>', 'noreply@netlify.com'])('EMAIL_FROM %j at the resold platform is refused', (from) => {
@@ -345,10 +347,12 @@ describe('platforms and the plan', () => {
 });
 
 describe('the engine database', () => {
-  it('DATABASE_URL is unset by default (npm start runs an embedded PostgreSQL) and not yet required in production', () => {
+  it('DATABASE_URL is unset by default (npm start runs an embedded PostgreSQL) and required in production', () => {
     expect(loadConfig({}).databaseUrl).toBeUndefined();
     expect(loadConfig({ DATABASE_URL: '  ' }).databaseUrl).toBeUndefined();
-    expect(loadConfig(PRODUCTION_ENV).databaseUrl).toBeUndefined();
+    expect(loadConfig(PRODUCTION_ENV).databaseUrl).toBe(PRODUCTION_ENV.DATABASE_URL);
+    const { DATABASE_URL: _omitted, ...withoutDatabase } = PRODUCTION_ENV;
+    expect(configErrorFor(withoutDatabase).problems).toEqual(['DATABASE_URL: is required when NODE_ENV=production']);
   });
 
   it('a postgres:// or postgresql:// DATABASE_URL is taken as it is', () => {

@@ -10,6 +10,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parse } from 'yaml';
 import { DEV_DEFAULTS, ENV_VARIABLE_NAMES, loadConfig } from '../config/index.js';
+import { NODE24_MAJOR, NODE24_PACKAGES } from '../scripts/setup.mjs';
 import { ONBOARDING_SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
 // For its Runtime.install: worker lifecycle chatter hides test output, as in every workflow test.
 import './support.js';
@@ -119,9 +120,9 @@ function dockerfileStages(text: string): string[] {
 }
 
 describe('docker-compose.yml', () => {
-  it('runs PostgreSQL, Temporal, the search-attribute set-up, the Temporal UI, MailDev, the worker and the API', () => {
+  it("runs PostgreSQL, Temporal, the search-attribute set-up, the engine database's set-up, the Temporal UI, MailDev, the worker and the API", () => {
     expect(Object.keys(compose.services)).toEqual(
-      expect.arrayContaining(['postgresql', 'temporal', 'temporal-admin-tools', 'temporal-ui', 'maildev', 'worker', 'api']),
+      expect.arrayContaining(['postgresql', 'temporal', 'temporal-admin-tools', 'onboarding-database', 'temporal-ui', 'maildev', 'worker', 'api']),
     );
   });
 
@@ -150,6 +151,10 @@ describe('docker-compose.yml', () => {
         expect(environment[secret], `${name} ${secret}`).toMatch(new RegExp(`^\\$\\{${secret}:\\?[^}]+\\}$`));
       }
     }
+    // The database password has no default either: it is demanded wherever it is used.
+    const passwordUses = [...composeText.matchAll(/\$\{TEMPORAL_DB_PASSWORD([^}]*)\}/g)].map((match) => match[1]);
+    expect(passwordUses.length).toBeGreaterThan(0);
+    for (const use of passwordUses) expect(use).toMatch(/^:\?/);
     for (const devSecret of [DEV_DEFAULTS.RESELLER_API_KEY, DEV_DEFAULTS.CRM_WEBHOOK_SECRET, DEV_DEFAULTS.OPS_API_TOKEN]) {
       expect(composeText).not.toContain(devSecret);
     }
@@ -164,20 +169,38 @@ describe('docker-compose.yml', () => {
       expect(config.temporal.address).toBe('temporal:7233');
       expect(config.reseller.apiUrl).toBe('https://prod.nextnet.ai/accounts');
       expect(config.email.smtpUrl).toBe('smtp://maildev:1025');
+      expect(config.databaseUrl).toBe(`postgres://temporal:${OPERATOR_ENVIRONMENT.TEMPORAL_DB_PASSWORD}@postgresql:5432/onboarding`);
     }
     expect(() => interpolate(environmentOf('api').VAULT_KEY ?? '', {})).toThrow(/VAULT_KEY is required/);
+    expect(() => interpolate(environmentOf('worker').DATABASE_URL ?? '', {})).toThrow(/TEMPORAL_DB_PASSWORD is required/);
   });
 
-  it('mounts one named data volume into the worker and the API where their DATA_DIR points, so the API reads the vault the worker writes', () => {
-    const mounts = APP_SERVICES.map((name) => {
-      const dataDir = environmentOf(name).DATA_DIR;
-      const mount = namedVolumeMounts(name).find((candidate) => candidate.target === dataDir);
-      expect(mount, `${name} mounts a volume at its DATA_DIR (${dataDir})`).toBeDefined();
-      return mount;
-    });
-    expect(mounts[0]?.target).toBe(mounts[1]?.target);
-    expect(mounts[0]?.source).toBe(mounts[1]?.source);
-    expect(Object.keys(compose.volumes ?? {})).toContain(mounts[0]?.source);
+  it("gives the worker and the API their own database on Temporal's PostgreSQL, created before they start, and no shared data volume", () => {
+    const postgresql = environmentOf('postgresql');
+    const setUp = service('onboarding-database');
+    const setUpEnvironment = environmentOf('onboarding-database');
+    const script = words(setUp.command);
+
+    for (const name of APP_SERVICES) {
+      const url = new URL(interpolate(environmentOf(name).DATABASE_URL ?? '', OPERATOR_ENVIRONMENT));
+      expect(url.hostname, `${name} DATABASE_URL host`).toBe('postgresql');
+      expect(url.username).toBe(postgresql.POSTGRES_USER);
+      expect(environmentOf(name).DATABASE_URL).toContain(`:${postgresql.POSTGRES_PASSWORD}@`);
+      const database = url.pathname.slice(1);
+      expect(database).toBe('onboarding');
+      // The set-up job creates exactly that database, with the same credentials, once PostgreSQL is healthy.
+      expect(script).toContain(`CREATE DATABASE ${database}`);
+      expect(script).toContain(`datname = '${database}'`);
+      expect(dependencyCondition(name, 'onboarding-database'), name).toBe('service_completed_successfully');
+      // Workers and APIs share nothing but Temporal and PostgreSQL: `--scale worker=N` needs no common disk.
+      expect(service(name).volumes ?? [], `${name} volumes`).toEqual([]);
+      expect(environmentOf(name).DATA_DIR, `${name} DATA_DIR`).toBeUndefined();
+    }
+    expect(setUpEnvironment.PGHOST).toBe('postgresql');
+    expect(setUpEnvironment.PGUSER).toBe(postgresql.POSTGRES_USER);
+    expect(setUpEnvironment.PGPASSWORD).toBe(postgresql.POSTGRES_PASSWORD);
+    expect(dependencyCondition('onboarding-database', 'postgresql')).toBe('service_healthy');
+    expect(words(setUp.entrypoint)).toMatch(/^\/bin\/(ba)?sh -c$/);
   });
 
   it('keeps Temporal on the PostgreSQL service and starts it once PostgreSQL is healthy', () => {
@@ -225,7 +248,7 @@ describe('docker-compose.yml', () => {
 });
 
 describe('Dockerfile', () => {
-  it('builds on node:20-bookworm-slim and runs as a non-root user in production mode', () => {
+  it('builds on node:24-bookworm-slim, the Node the project runs on everywhere, and runs as a non-root user in production mode', () => {
     const stages = dockerfileStages(dockerfile);
     const runtime = stages.at(-1) ?? '';
 
@@ -233,11 +256,23 @@ describe('Dockerfile', () => {
     const earlierStages: string[] = [];
     for (const stage of stages) {
       const [base, , name] = stage.split(/\s+/);
-      expect([...earlierStages, 'node:20-bookworm-slim'], `FROM ${base}`).toContain(base);
+      expect([...earlierStages, 'node:24-bookworm-slim'], `FROM ${base}`).toContain(base);
       if (name) earlierStages.push(name);
     }
     expect(runtime).toMatch(/^USER\s+(?!root\b|0\b)\S+/m);
     expect(runtime).toMatch(/NODE_ENV=production/);
+  });
+
+  it('runs the Node major that development and CI run (scripts/node24.mjs) and that package.json engines asks for', async () => {
+    const nodeBases = dockerfileStages(dockerfile)
+      .map((stage) => stage.split(/\s+/)[0] ?? '')
+      .filter((base) => base.startsWith('node:'));
+    const { engines } = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')) as { engines: { node: string } };
+
+    expect(nodeBases.length).toBeGreaterThan(0);
+    for (const base of nodeBases) expect(base).toBe(`node:${NODE24_MAJOR}-bookworm-slim`);
+    expect(engines.node).toBe(`>=${NODE24_MAJOR}`);
+    for (const { name, version } of Object.values(NODE24_PACKAGES)) expect(`${name}@${version}`).toMatch(new RegExp(`@${NODE24_MAJOR}\\.`));
   });
 
   it('prebuilds the workflow bundle with scripts/bundle-workflows.ts and points WORKFLOW_BUNDLE_PATH at it in the runtime image', () => {

@@ -146,13 +146,14 @@ describe('secrets in log lines', () => {
   });
 
   // Bug: REDACTED_PATHS covers the config's key, token and secret but not email.smtpUrl, which carries the SMTP password.
-  it('a logged production configuration shows none of its secrets, the SMTP password included', () => {
+  it('a logged production configuration shows none of its secrets, the SMTP and database passwords included', () => {
     const secrets = {
       RESELLER_API_KEY: 'sk_org_live_reseller_key_0123',
       CRM_WEBHOOK_SECRET: 'whsec_' + Buffer.from('crm-webhook-secret-of-32-bytes!!').toString('base64'),
       OPS_API_TOKEN: 'ops-token-live-0123456789',
       VAULT_KEY: 'cd'.repeat(32),
       SMTP_URL: 'smtps://mailer:smtp-password-live-0123@smtp.agency.example:465',
+      DATABASE_URL: 'postgres://onboarding:db-password-live-0123@db.internal:5432/onboarding',
     };
     const config = loadConfig({
       ...secrets,
@@ -166,7 +167,7 @@ describe('secrets in log lines', () => {
     logger.info({ config }, 'configuration loaded');
 
     expect(lines.join('')).toContain('https://api.nextnet.ai/accounts');
-    for (const secret of [...Object.values(secrets), 'smtp-password-live-0123', 'crm-webhook-secret']) expect(lines.join('')).not.toContain(secret);
+    for (const secret of [...Object.values(secrets), 'smtp-password-live-0123', 'db-password-live-0123', 'crm-webhook-secret']) expect(lines.join('')).not.toContain(secret);
   });
 
   it('a child logger keeps redacting and keeps its bound fields', () => {

@@ -7,7 +7,7 @@ import { createSmtpMailer } from '../activities/mailer.js';
 import { NetlifyClient } from '../platforms/netlify/client.js';
 import { siteCreationQueueFor } from '../platforms/netlify/platform.js';
 import { NextNetClient } from '../platforms/nextnet/client.js';
-import { FileSentEmailLedger } from '../activities/sent-email-ledger.js';
+import { FileSentEmailLedger, type SentEmailLedger } from '../activities/sent-email-ledger.js';
 import type { Config } from '../config/index.js';
 import { temporalConnectionOptions } from '../config/temporal-connection.js';
 import type { SecretVault } from '../vault/index.js';
@@ -18,6 +18,8 @@ export interface OnboardingWorkerOptions {
   config: Config;
   logger: Logger;
   vault: SecretVault;
+  /** Which signup emails went out: the PostgreSQL ledger shared by every worker; unset: files under DATA_DIR (development). */
+  sentEmails?: SentEmailLedger;
   connection: NativeConnection;
   /** A prebuilt bundle (production); without it the workflows are bundled from source at start. */
   workflowBundlePath?: string;
@@ -52,7 +54,7 @@ export async function createOnboardingWorker(options: OnboardingWorkerOptions): 
       : undefined,
     vault: options.vault,
     mailer,
-    sentEmails: new FileSentEmailLedger(path.resolve(config.dataDir, 'sent-emails')),
+    sentEmails: options.sentEmails ?? new FileSentEmailLedger(path.resolve(config.dataDir, 'sent-emails')),
     logger: logger.child({ component: 'activities' }),
     signupUrl: config.email.signupUrl,
     emailFrom: config.email.from,

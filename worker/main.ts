@@ -1,5 +1,7 @@
+import { PostgresSentEmailLedger } from '../activities/postgres-sent-email-ledger.js';
 import { loadConfigOrExit } from '../config/index.js';
 import { createLogger } from '../config/logger.js';
+import { openDatabase } from '../database/index.js';
 import { openVault } from '../vault/index.js';
 import { configureTemporalRuntime, connectWorker, createOnboardingWorker } from './index.js';
 
@@ -7,19 +9,32 @@ import { configureTemporalRuntime, connectWorker, createOnboardingWorker } from 
 const config = loadConfigOrExit();
 const logger = createLogger({ level: config.logLevel, name: 'worker' });
 configureTemporalRuntime({ logger, metricsAddress: config.workerMetricsAddress });
-const { vault } = await openVault(config, logger);
-const connection = await connectWorker(config);
-const workers = await createOnboardingWorker({
-  config,
-  logger,
-  vault,
-  connection,
-  workflowBundlePath: config.temporal.workflowBundlePath,
-});
-logger.info({ taskQueue: config.temporal.taskQueue, temporal: config.temporal.address, metrics: `http://${config.workerMetricsAddress}/metrics` }, 'worker started');
+// With DATABASE_URL the vault and the sent-email ledger are in PostgreSQL, shared by every worker and API; without it
+// (development outside `npm start`) they are files under DATA_DIR.
+const database = config.databaseUrl ? openDatabase(config.databaseUrl, logger, { applicationName: 'onboarding-worker' }) : undefined;
 try {
-  await workers.run();
+  // Safe when many workers and APIs start at once: one migrates, the others wait and find nothing left to do.
+  await database?.migrate();
+  const { vault } = await openVault(config, logger, database);
+  const connection = await connectWorker(config);
+  const workers = await createOnboardingWorker({
+    config,
+    logger,
+    vault,
+    ...(database ? { sentEmails: new PostgresSentEmailLedger(database) } : {}),
+    connection,
+    workflowBundlePath: config.temporal.workflowBundlePath,
+  });
+  logger.info(
+    { taskQueue: config.temporal.taskQueue, temporal: config.temporal.address, state: database ? 'postgresql' : 'files', metrics: `http://${config.workerMetricsAddress}/metrics` },
+    'worker started',
+  );
+  try {
+    await workers.run();
+  } finally {
+    workers.close();
+    await connection.close();
+  }
 } finally {
-  workers.close();
-  await connection.close();
+  await database?.close();
 }
