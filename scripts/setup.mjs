@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_REPO_ROOT, ensureTemporalCli, findExecutableOnPath, isExecutableFile, toolsDir, withDirectoryLock } from './temporal-cli.mjs';
+import { DEFAULT_REPO_ROOT, ensureTemporalCli, findExecutableOnPath, isExecutableFile, runWithProgress, toolsDir, withDirectoryLock } from './temporal-cli.mjs';
 import { ensureNode24, envWithNodeFirst } from './node24.mjs';
 
 // For the tests, which import the set-up's helpers from here.
@@ -349,40 +349,16 @@ function checkLauncherRuns(launcher, env) {
 
 /** Runs Maven with its output kept back, saying every 10 s (or on one line in a terminal) how far it got. */
 function runMavenWithProgress(mvn, args, { env, cwd, log, progressStream }) {
-  return new Promise((resolve, reject) => {
-    const startedAt = Date.now();
-    const tail = [];
-    let downloads = 0;
-    const remember = (chunk) => {
-      for (const line of chunk.toString().split(/\r?\n/)) {
-        if (!line.trim()) continue;
-        if (/\bDownloaded from /.test(line)) downloads += 1;
-        tail.push(line);
-        if (tail.length > 40) tail.shift();
-      }
-    };
-    const child = spawn(mvn, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout.on('data', remember);
-    child.stderr.on('data', remember);
-    const seconds = () => Math.round((Date.now() - startedAt) / 1000);
-    const status = () => `Fetching the Temporal test server with Maven… ${seconds()}s, ${downloads} files downloaded`;
-    const isTerminal = Boolean(progressStream?.isTTY);
-    const ticker = isTerminal
-      ? setInterval(() => progressStream.write(`\r\x1b[2K${status().slice(0, (progressStream.columns || 80) - 1)}`), 1000)
-      : setInterval(() => log(status()), 10_000);
-    const stop = () => {
-      clearInterval(ticker);
-      if (isTerminal) progressStream.write('\r\x1b[2K');
-    };
-    child.on('error', (error) => {
-      stop();
-      reject(new Error(`could not run ${mvn}: ${error.message}`));
-    });
-    child.on('close', (code, signal) => {
-      stop();
-      if (code === 0) return resolve();
-      reject(new Error(`mvn ${signal ? `was stopped by ${signal}` : `exited with code ${code}`} after ${seconds()}s. Last output:\n${tail.join('\n')}`));
-    });
+  let downloads = 0;
+  return runWithProgress(mvn, args, {
+    env,
+    cwd,
+    log,
+    progressStream,
+    onLine: (line) => {
+      if (/\bDownloaded from /.test(line)) downloads += 1;
+    },
+    status: (seconds) => `Fetching the Temporal test server with Maven… ${seconds}s, ${downloads} files downloaded`,
   });
 }
 

@@ -126,7 +126,12 @@ function removeAbandonedStagingDirs(repoRoot) {
   }
 }
 
-function runWithProgress(command, args, { env, label, log, progressStream }) {
+/**
+ * Runs a slow command with its output kept back, saying how far it got: one line rewritten in place on a terminal,
+ * a line every 10 s in logs (CI, pipes). `status` words that line (default: label, seconds, latest output line);
+ * `onLine` sees each output line. On failure the error carries the last lines of output.
+ */
+export function runWithProgress(command, args, { env, cwd, label, log, progressStream, onLine, status }) {
   return new Promise((resolve, reject) => {
     const startedAt = Date.now();
     const outputTail = [];
@@ -135,19 +140,19 @@ function runWithProgress(command, args, { env, label, log, progressStream }) {
       for (const line of chunk.toString().split(/\r?\n/)) {
         if (!line.trim()) continue;
         latestLine = line.trim();
+        onLine?.(line);
         outputTail.push(line);
         if (outputTail.length > BUILD_OUTPUT_TAIL_LINES) outputTail.shift();
       }
     };
 
-    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], shell: process.platform === 'win32' });
     child.stdout.on('data', rememberOutput);
     child.stderr.on('data', rememberOutput);
 
     const elapsedSeconds = () => Math.round((Date.now() - startedAt) / 1000);
     const isTerminal = Boolean(progressStream?.isTTY);
-    const statusLine = () => `${label}… ${elapsedSeconds()}s${latestLine ? `  ${latestLine}` : ''}`;
-    // A terminal gets one line rewritten in place; logs (CI, pipes) get a line every 10 s.
+    const statusLine = () => (status ? status(elapsedSeconds()) : `${label}… ${elapsedSeconds()}s${latestLine ? `  ${latestLine}` : ''}`);
     const ticker = isTerminal
       ? setInterval(() => {
           const width = (progressStream.columns || 80) - 1;
@@ -167,7 +172,7 @@ function runWithProgress(command, args, { env, label, log, progressStream }) {
       stopProgress();
       if (code === 0) return resolve();
       const outcome = signal ? `was stopped by ${signal}` : `exited with code ${code}`;
-      reject(new Error(`${command} ${args.join(' ')} ${outcome} after ${elapsedSeconds()}s. Last output:\n${outputTail.join('\n')}`));
+      reject(new Error(`${path.basename(command)} ${args.join(' ')} ${outcome} after ${elapsedSeconds()}s. Last output:\n${outputTail.join('\n')}`));
     });
   });
 }
