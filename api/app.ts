@@ -13,7 +13,7 @@ import { createApiMetrics, type ApiMetrics } from './metrics.js';
 import { Offboardings, isOffboardingId } from './offboardings.js';
 import { OnboardingListing } from './onboarding-list.js';
 import { Onboardings, type OnboardingsConfig } from './onboardings.js';
-import { apiDocs } from './openapi.js';
+import { apiDocs, expressRoutes } from './openapi.js';
 import { CancelRequest, ListOnboardingsQuery, RetryRequest, StoreSecretRequest } from './ops-schemas.js';
 import { createResellerRouter } from './reseller.js';
 import { TemporalCalls } from './temporal-calls.js';
@@ -203,7 +203,17 @@ export function createApp(deps: ApiDependencies): express.Express {
   }
   app.use('/v1', ops);
 
-  app.use((req, _res, next) => next(new HttpError(404, 'not_found', `no route for ${req.method} ${req.path}`)));
+  // A path that exists with another method: 405 naming the methods it takes, not 404.
+  let routes: { method: string; pattern: RegExp }[] | undefined;
+  app.use((req, _res, next) => {
+    routes ??= expressRoutes(app).map(({ method, path }) => ({ method, pattern: new RegExp(`^${path.replace(/:[^/]+/g, '[^/]+')}/?$`) }));
+    const allowed = [...new Set(routes.filter((route) => route.pattern.test(req.path)).flatMap((route) => (route.method === 'GET' ? ['GET', 'HEAD'] : [route.method])))];
+    if (allowed.length > 0) {
+      next(new HttpError(405, 'method_not_allowed', `${req.method} is not allowed on ${req.path}; it takes ${allowed.join(', ')}`, undefined, { Allow: allowed.join(', ') }));
+      return;
+    }
+    next(new HttpError(404, 'not_found', `no route for ${req.method} ${req.path}`));
+  });
   app.use(errorHandler(logger));
   return app;
 }

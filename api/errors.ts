@@ -42,5 +42,10 @@ function toHttpError(err: unknown): HttpError {
   if (type === 'entity.too.large') return new HttpError(413, 'payload_too_large', `request body is larger than ${(err as { limit?: number }).limit ?? 'the'} bytes allowed`);
   if (type === 'entity.parse.failed') return new HttpError(400, 'malformed_json', 'request body is not valid JSON');
   if (type === 'encoding.unsupported' || type === 'charset.unsupported') return new HttpError(415, 'unsupported_encoding', 'request body encoding is not supported; send UTF-8 JSON');
+  // Any other client error body-parser reports (a gzip body that does not inflate, a length that does not match).
+  const status = (err as { status?: unknown; statusCode?: unknown } | null)?.status ?? (err as { statusCode?: unknown } | null)?.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return new HttpError(status, 'unreadable_body', `the request body could not be read (${(err as Error).message}); send plain or correctly compressed UTF-8 JSON`);
+  }
   return new HttpError(500, 'internal_error', 'something went wrong on our side; it has been logged');
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ClientCreatedData } from './crm-events.js';
+import { ClientCreatedData, ClientId, DomainName } from './crm-events.js';
 
 /** Client data an operator may correct when retrying (everything but the CRM's own id). */
 export const ClientCorrections = ClientCreatedData.omit({ clientId: true, services: true }).partial().strict();
@@ -45,8 +45,8 @@ export const ListOnboardingsQuery = z
       .optional()
       .describe('`true`: only onboardings that need a person (the `NeedsAttention` search attribute), open or closed; `false`: only the others.'),
     kind: z.enum(WORKFLOW_KINDS).optional().describe('Only onboardings, or only offboardings; both when absent.'),
-    domain: z.string().trim().toLowerCase().min(1).optional(),
-    clientId: z.string().trim().min(1).optional(),
+    domain: DomainName.optional(),
+    clientId: ClientId.optional(),
     closedSince: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time' }).optional().describe('Only runs closed since then.'),
     pageSize: z.coerce
       .number()
