@@ -90,6 +90,7 @@ const EnvSchema = z
     VAULT_KEY: z
       .string()
       .refine((v) => decodeVaultKey(v) !== undefined, 'must be 32 bytes as base64 or 64 hex characters')
+      .refine((v) => isRandomLooking(decodeVaultKey(v)), 'looks made by hand (too few distinct bytes); generate one with `openssl rand -base64 32`')
       .optional(),
 
     NETLIFY_API_URL: url.optional(),
@@ -354,6 +355,14 @@ export function agencyNameOf(from: string): string {
   const displayName = /^\s*(.*?)\s*<[^>]*>\s*$/.exec(from)?.[1]?.replace(/^"(.*)"$/, '$1').replace(/\\(.)/g, '$1').trim();
   if (displayName) return displayName;
   return (/@([^>\s]+)>?\s*$/.exec(from)?.[1] ?? from).trim();
+}
+
+/**
+ * 32 random bytes have about 30 distinct values; a key typed by hand (`aaaa…`, a repeated word) has a handful.
+ * Fewer than 16 distinct bytes happens by chance with probability far below one in a trillion.
+ */
+function isRandomLooking(key: Buffer | undefined): boolean {
+  return key === undefined || new Set(key).size >= 16;
 }
 
 export function decodeVaultKey(text: string): Buffer | undefined {

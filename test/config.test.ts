@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { agencyNameOf, ConfigError, DEV_DEFAULTS, loadConfig, parseDurationMs } from '../config/index.js';
 
-const HEX_VAULT_KEY = 'ab'.repeat(32);
+// A fixed key that looks random (a digest), as a generated one does.
+const HEX_VAULT_KEY = '3f9c1e7ab24d58f06c91e2d4a7b30c5e8f1a6d2c94b7e03f5a8c1d6e2b9f47a0';
 const PRODUCTION_ENV = {
   NODE_ENV: 'production',
   RESELLER_API_URL: 'https://api.nextnet.ai/accounts',
@@ -162,6 +163,10 @@ describe('reading values', () => {
 });
 
 describe('refusing a wrong configuration', () => {
+  it.each([['a'.repeat(43), 'base64 of 43 a'], ['ab'.repeat(32), 'a repeated hex pair']])('a VAULT_KEY typed by hand (%s) is refused: %s', (key) => {
+    expect(configErrorFor({ VAULT_KEY: key }).problems).toEqual(['VAULT_KEY: looks made by hand (too few distinct bytes); generate one with `openssl rand -base64 32`']);
+  });
+
   it('a bad VAULT_KEY is named in the error without its value', () => {
     const badKey = 'correct-horse-battery-staple-vault-passphrase';
     const error = configErrorFor({ VAULT_KEY: badKey });

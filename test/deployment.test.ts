@@ -42,7 +42,7 @@ const OPERATOR_ENVIRONMENT: Record<string, string> = {
   RESELLER_API_KEY: 'sk_org_live_0123456789',
   CRM_WEBHOOK_SECRET: 'whsec_' + Buffer.from('a-production-webhook-secret-32b!').toString('base64'),
   OPS_API_TOKEN: 'ops-token-0123456789',
-  VAULT_KEY: 'cd'.repeat(32),
+  VAULT_KEY: 'b71f0c9d3e5a28c4f6e1d07a9b3c52e8a4d6f19c0e7b352a8d1c4f6e9b0a7d32',
   EMAIL_FROM: 'Acme Agency <onboarding@agency.example>',
   TEMPORAL_DB_PASSWORD: 'a-database-password',
 };

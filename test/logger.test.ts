@@ -151,7 +151,7 @@ describe('secrets in log lines', () => {
       RESELLER_API_KEY: 'sk_org_live_reseller_key_0123',
       CRM_WEBHOOK_SECRET: 'whsec_' + Buffer.from('crm-webhook-secret-of-32-bytes!!').toString('base64'),
       OPS_API_TOKEN: 'ops-token-live-0123456789',
-      VAULT_KEY: 'cd'.repeat(32),
+      VAULT_KEY: 'b71f0c9d3e5a28c4f6e1d07a9b3c52e8a4d6f19c0e7b352a8d1c4f6e9b0a7d32',
       SMTP_URL: 'smtps://mailer:smtp-password-live-0123@smtp.agency.example:465',
       DATABASE_URL: 'postgres://onboarding:db-password-live-0123@db.internal:5432/onboarding',
     };

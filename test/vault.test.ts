@@ -3,7 +3,9 @@ import { chmod, copyFile, mkdtemp, readdir, readFile, rm, stat, writeFile } from
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Writable } from 'node:stream';
 import { loadConfig } from '../config/index.js';
+import { createLogger } from '../config/logger.js';
 import { FileVault, loadOrCreateDevVaultKey, openVault, SecretRevokedError, VaultEntryUnreadableError, type SecretRef } from '../vault/index.js';
 import { capturedLogger } from './support.js';
 
@@ -348,5 +350,24 @@ describe('opening the configured vault', () => {
     await vault.reveal(acmeKey, audit);
 
     expect(entries()[0]).toMatchObject({ component: 'vault', audit: 'secret.read' });
+  });
+});
+
+describe('the audit lines of the vault the configuration opens', () => {
+  it('are written even when LOG_LEVEL asks for warnings only', async () => {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'vault-audit-level-'));
+    try {
+      const lines: string[] = [];
+      const logger = createLogger({ level: 'warn' }, new Writable({ write: (chunk, _encoding, done) => (lines.push(String(chunk)), done()) }));
+      const { vault } = await openVault(loadConfig({ DATA_DIR: dataDir, VAULT_KEY: randomBytes(32).toString('base64'), LOG_LEVEL: 'warn' }), logger);
+      await vault.put({ onboardingId: 'onboarding-crm-audit', name: 'wordpress-api-key' }, 'nn_wp_audit_level_value');
+      await vault.reveal({ onboardingId: 'onboarding-crm-audit', name: 'wordpress-api-key' }, { actor: 'ops:alice', purpose: 'check' });
+      const audits = lines.map((line) => JSON.parse(line) as { audit?: string; actor?: string }).filter((entry) => entry.audit);
+      expect(audits.map((entry) => entry.audit)).toEqual(['secret.write', 'secret.read']);
+      expect(audits[1]?.actor).toBe('ops:alice');
+      expect(lines.join('')).not.toContain('nn_wp_audit_level_value');
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 });

@@ -21,7 +21,8 @@ export async function resolveVaultKey(config: Config): Promise<{ key: Buffer; de
  * vault under DATA_DIR. Without VAULT_KEY (development only) a generated key under DATA_DIR.
  */
 export async function openVault(config: Config, logger: Logger, database?: Database): Promise<{ vault: FileVault | PostgresVault; devKeyFile: string | undefined }> {
-  const vaultLogger = logger.child({ component: 'vault' });
+  // Audit lines (who read or wrote which secret) are written at info even when LOG_LEVEL asks only for warnings.
+  const vaultLogger = logger.child({ component: 'vault' }, ['warn', 'error', 'fatal'].includes(logger.level) ? { level: 'info' } : {});
   const { key, devKeyFile } = await resolveVaultKey(config);
   if (database) return { vault: new PostgresVault({ database, key, logger: vaultLogger }), devKeyFile };
   return { vault: new FileVault(path.resolve(config.dataDir, 'vault'), key, vaultLogger), devKeyFile };
