@@ -187,6 +187,10 @@ export class Offboardings {
       if (onboarding && !concernsRun(existing, onboarding.description.startTime)) return { offboardingId, onboardingId, status: 'nothing-to-reactivate' };
       throw new HttpError(409, 'already_offboarded', `client ${clientId} was already offboarded (${existing.status}); its domain has been removed`);
     }
+    if (existing.workflowStatus === 'RUNNING' && reactivatedAt.getTime() < Date.parse(existing.churnedAt)) {
+      // A reactivation the CRM sent before this churn (delivered late, or redelivered): the newer churn stands.
+      return { offboardingId, onboardingId, status: 'stale-reactivation' };
+    }
     if (existing.workflowStatus === 'RUNNING') {
       const handle = this.calls.client.workflow.getHandle(offboardingId);
       await this.calls.call(() => handle.signal(reactivateClient, { at: reactivatedAt.toISOString() }));

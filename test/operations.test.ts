@@ -232,6 +232,25 @@ describe('offboarding churned clients', () => {
     expect(await stack.client.workflow.getHandle(offboardingId).result()).toMatchObject({ status: 'offboarded', removal: 'already-gone', onboardingCancelled: false });
   });
 
+  it('a reactivation dated before the churn it follows does not cancel that churn', async () => {
+    await stack.whileDnsNeverVerifies(async () => {
+      const client = uniqueClient();
+      await deliver(graceApi, clientCreatedEvent(client));
+      const onboardingId = `onboarding-${client.clientId}`;
+      await eventually(async () => (await statusOf(onboardingId)).status === 'awaiting-dns', { what: 'awaiting DNS' });
+      const churnedAt = new Date();
+      const { offboardingId } = (await (await deliver(graceApi, event('client.churned', { clientId: client.clientId }, churnedAt))).json()) as { offboardingId: string };
+
+      const late = await deliver(graceApi, event('client.reactivated', { clientId: client.clientId }, new Date(churnedAt.getTime() - 60_000)));
+      expect(late.status).toBe(202);
+      expect(await late.json()).toMatchObject({ status: 'stale-reactivation' });
+      const description = await stack.client.workflow.getHandle(offboardingId).describe();
+      expect(description.status.name).toBe('RUNNING');
+      expect((await stack.client.workflow.getHandle(offboardingId).query('getOffboardingStatus')) as { status: string }).toMatchObject({ status: 'grace-period' });
+      await stack.client.workflow.getHandle(offboardingId).terminate('test done');
+    });
+  });
+
   it('keeps the domain and resumes the onboarding when the client is reactivated within the grace period', async () => {
     await stack.whileDnsNeverVerifies(async () => {
       const client = uniqueClient();
