@@ -14,8 +14,8 @@ import { Offboardings, isOffboardingId } from './offboardings.js';
 import { OnboardingListing } from './onboarding-list.js';
 import { Onboardings, type OnboardingsConfig } from './onboardings.js';
 import { apiDocs, expressRoutes } from './openapi.js';
-import { CancelRequest, ListOnboardingsQuery, RetryRequest, StoreSecretRequest } from './ops-schemas.js';
-import { createResellerRouter } from './reseller.js';
+import { AuditQuery, CancelRequest, ListOnboardingsQuery, RetryRequest, StoreSecretRequest } from './ops-schemas.js';
+import { createResellerRouter, sinceDate } from './reseller.js';
 import { TemporalCalls } from './temporal-calls.js';
 
 export const WEBHOOK_BODY_LIMIT_BYTES = 64 * 1024;
@@ -196,6 +196,23 @@ export function createApp(deps: ApiDependencies): express.Express {
     }
     logger.info({ audit: 'secret.write', onboardingId: idOf(req), secretName: secret.name, actor: actorOf(req), outcome }, `${secret.label} stored by ops`);
     res.status(outcome === 'created' ? 201 : 200).json({ onboardingId: idOf(req), secret: secret.name, outcome });
+  });
+
+  // The vault's audit trail: who read, wrote or revoked which secret, when, and how it ended; never a value.
+  ops.get('/audit', async (req, res) => {
+    const query = AuditQuery.safeParse(req.query);
+    if (!query.success) throw new HttpError(400, 'invalid_query', 'the audit query is invalid', fieldProblems(query.error));
+    if (!vault.listAudit) {
+      throw new HttpError(
+        404,
+        'audit_unavailable',
+        'this engine keeps its secrets in the file vault, which writes its audit lines to the log only; the audit trail is kept in PostgreSQL: set DATABASE_URL (or run `npm start`, which uses its embedded PostgreSQL)',
+      );
+    }
+    const { onboardingId, since, limit } = query.data;
+    const items = await vault.listAudit({ onboardingId, since: since === undefined ? undefined : sinceDate(since, new Date()), limit });
+    res.setHeader('Cache-Control', 'no-store');
+    res.json({ items });
   });
 
   if (config.netlify) {

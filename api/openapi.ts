@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { CrmEvent } from './crm-events.js';
 import { SECRET_NAMES } from '../platforms/catalog.js';
 import {
+  AuditQuery,
   CancelRequest,
   ClientOffboarding,
   ErrorBody,
@@ -16,6 +17,7 @@ import {
   ResellerSubmissions,
   ResellerSubmissionsQuery,
   RetryRequest,
+  SecretAuditList,
   StoreSecretRequest,
 } from './ops-schemas.js';
 
@@ -102,6 +104,7 @@ const componentSchemas = {
   ResellerSites: () => jsonSchemaOf(ResellerSites, 'output'),
   ResellerSubmissions: () => jsonSchemaOf(ResellerSubmissions, 'output'),
   ResellerCheck: () => jsonSchemaOf(ResellerCheck, 'output'),
+  SecretAuditList: () => jsonSchemaOf(SecretAuditList, 'output'),
   ErrorBody: () => jsonSchemaOf(ErrorBody, 'output'),
   // No zod schema shapes this answer: it is the workflow's own `OnboardingStatus` (workflows/definitions.ts),
   // passed through as the getStatus query returns it, so it is described rather than copied here.
@@ -326,6 +329,26 @@ function paths(): OpenApiDocument['paths'] {
           '404': failure('No onboarding has this id (`onboarding_not_found`), or no platform declares a secret of that name (`unknown_secret`).'),
           '409': failure('The id is an offboarding\'s (`not_an_onboarding`): secrets belong to the onboarding.'),
           '503': temporalUnavailable,
+        },
+      },
+    },
+    '/v1/audit': {
+      get: {
+        operationId: 'listSecretAudit',
+        summary: 'The vault\'s audit trail: who read, wrote or revoked which secret, when, and how it ended',
+        description:
+          'The `secret_audit` table of the PostgreSQL vault, oldest first: every read, write, revocation and import of a secret, with its actor, ' +
+          'purpose, outcome and the process that acted; never a value. With `since`, the first `limit` entries at or after then; without it, the latest `limit`. ' +
+          'Answered with `Cache-Control: no-store`.',
+        ...OPS,
+        parameters: queryParameters(AuditQuery),
+        responses: {
+          '200': answer('`{items}`: the entries, oldest first.', schemaRef('SecretAuditList')),
+          '400': failure('A query parameter is invalid (`invalid_query`, naming it): `since` neither an ISO 8601 date or date-time nor a span such as `24h`, `limit` not from 1 to 1000.'),
+          '401': unauthorized,
+          '404': failure(
+            'This engine keeps its secrets in the file vault, which keeps no audit trail (`audit_unavailable`): the trail is kept in PostgreSQL (`DATABASE_URL`, or the one `npm start` embeds).',
+          ),
         },
       },
     },

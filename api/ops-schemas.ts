@@ -171,13 +171,14 @@ export const ResellerSites = z.object({
 
 export const SUBMISSIONS_SINCE_DEFAULT = '24h';
 
+/** A `since` query parameter: an ISO 8601 date or date-time, or a span back from now; `sinceDate` (api/reseller.ts) makes it a time. */
+const SinceText = z.union([z.iso.datetime({ offset: true }), z.iso.date(), z.string().regex(/^\d+[smhdw]$/)], {
+  error: 'must be an ISO 8601 date or date-time (2026-11-20, 2026-11-20T08:00:00Z) or a span back from now (30m, 24h, 7d, 2w)',
+});
+
 export const ResellerSubmissionsQuery = z
   .object({
-    since: z
-      .union([z.iso.datetime({ offset: true }), z.iso.date(), z.string().regex(/^\d+[smhdw]$/)], {
-        error: 'must be an ISO 8601 date or date-time (2026-11-20, 2026-11-20T08:00:00Z) or a span back from now (30m, 24h, 7d, 2w)',
-      })
-      .default(SUBMISSIONS_SINCE_DEFAULT)
+    since: SinceText.default(SUBMISSIONS_SINCE_DEFAULT)
       .describe('Only submissions received since then: an ISO 8601 date or date-time, or a span back from now (`30m`, `24h`, `7d`, `2w`).'),
   })
   .strict();
@@ -213,4 +214,48 @@ export const ResellerCheckItem = z.object({
 export const ResellerCheck = z.object({
   ok: z.boolean().describe('True when every check passes.'),
   items: z.array(ResellerCheckItem),
+});
+
+// --- /v1/audit: the vault's audit trail ------------------------------------------------------------------------
+
+export const AUDIT_LIMIT_DEFAULT = 100;
+export const AUDIT_LIMIT_MAX = 1000;
+
+export const AuditQuery = z
+  .object({
+    onboardingId: z.string().trim().min(1).max(200).optional().describe('Only entries about this onboarding\'s secrets (`onboarding-<clientId>`).'),
+    since: SinceText.optional().describe(
+      'Only entries at or after then: an ISO 8601 date or date-time, or a span back from now (`30m`, `24h`, `7d`, `2w`). With it, the first `limit` entries after then; without it, the latest `limit`.',
+    ),
+    limit: z.coerce
+      .number({ error: 'must be a whole number from 1 to 1000' })
+      .int({ error: 'must be a whole number from 1 to 1000' })
+      .min(1, { error: 'must be a whole number from 1 to 1000' })
+      .max(AUDIT_LIMIT_MAX, { error: 'must be a whole number from 1 to 1000' })
+      .default(AUDIT_LIMIT_DEFAULT)
+      .describe('At most this many entries (1 to 1000).'),
+  })
+  .strict();
+export type AuditQuery = z.infer<typeof AuditQuery>;
+
+/** One line of the vault's audit trail (`SecretAuditEntry` in vault/postgres-vault.ts); never the value. */
+export const SecretAuditEntry = z.object({
+  id: z.number().int(),
+  at: z.string().describe('When, as an ISO 8601 date-time.'),
+  onboardingId: z.string(),
+  secretName: z.string().describe('`wordpress-api-key`, `netlify-access-token`, ...'),
+  action: z.enum(['read', 'write', 'revoke', 'import']),
+  actor: z.string().describe('Who: `ops-api token holder (<X-Ops-Actor>) from <ip>` for the ops API, `engine` for the workflows, ...'),
+  purpose: z.string().nullable().describe('Why, as the actor said.'),
+  outcome: z
+    .string()
+    .describe(
+      'read: `revealed`, `not-found`, `revoked`, `unreadable`; write: `created`, `replaced`, `unchanged`, `refused-revoked`, `unreadable`; revoke: `revoked`, `nothing-stored`, `already-revoked`; import: `imported`, `imported-revoked`.',
+    ),
+  version: z.number().int().nullable().describe("The entry's version after a write or revocation, the one a read saw."),
+  origin: z.string().describe('The process that acted: host name and pid.'),
+});
+
+export const SecretAuditList = z.object({
+  items: z.array(SecretAuditEntry).describe('Oldest first.'),
 });

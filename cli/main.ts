@@ -5,14 +5,14 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { ONBOARDING_PHASES, SUBMISSIONS_SINCE_DEFAULT, WORKFLOW_KINDS, type ClientCorrections } from '../api/ops-schemas.js';
+import { AUDIT_LIMIT_DEFAULT, AUDIT_LIMIT_MAX, ONBOARDING_PHASES, SUBMISSIONS_SINCE_DEFAULT, WORKFLOW_KINDS, type ClientCorrections } from '../api/ops-schemas.js';
 import { SECRET_NAMES, SECRETS } from '../platforms/catalog.js';
 import { bulkRetryExitCode, renderBulkRetrySummary, retryFailedOnboardings, type BulkRetryProgress } from './bulk-retry.js';
 import { EXIT_CODE_HELP, ExitCode } from './exit-codes.js';
 import type { CliIo } from './io.js';
 import { isOffboardingView, OpsApi, OpsApiError, type OnboardingPage } from './ops-api.js';
 import { noProgress, progressBar, progressLines } from './progress.js';
-import { createPalette, renderOffboarding, renderOnboarding, renderOnboardingTable, renderResellerCheck, renderResellerSites, renderSubmissions, type Palette } from './render.js';
+import { createPalette, renderAuditTable, renderOffboarding, renderOnboarding, renderOnboardingTable, renderResellerCheck, renderResellerSites, renderSubmissions, type Palette } from './render.js';
 import { PromptCancelled, readSecretValue } from './secret-input.js';
 import { formatTimestamp, parseSince } from './time.js';
 
@@ -75,7 +75,7 @@ function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
 
   program
     .description(
-      "Operate client onboardings through the ops API: list, inspect, retry, check DNS, cancel, read or store a client's secrets; and look at the Netlify reseller account: its sites, form submissions and settings.",
+      "Operate client onboardings through the ops API: list, inspect, retry, check DNS, cancel, read or store a client's secrets and read their audit trail; and look at the Netlify reseller account: its sites, form submissions and settings.",
     )
     .version(packageVersion(), '-V, --version', 'print the CLI version')
     .helpOption('-h, --help', 'show help for a command')
@@ -100,6 +100,7 @@ Examples:
   onboarding retry --failed-since 24h --reason "rejected" --dry-run
   onboarding cancel onboarding-crm-123 --reason "client withdrew"
   onboarding secret onboarding-crm-123 netlify-access-token
+  onboarding audit --onboarding onboarding-crm-123 --since 7d
   onboarding sites
   onboarding reseller check`,
     );
@@ -246,6 +247,30 @@ Store:  pbpaste | onboarding secret set onboarding-crm-123 wordpress-api-key
         if (ctx.json) return ctx.printJson(stored);
         ctx.out(`Stored the ${label} of ${stored.onboardingId} (${stored.outcome}); the write is audited as ${ctx.actor}.\n`);
         if (name === DEFAULT_SECRET) ctx.out(`If ${stored.onboardingId} needs attention because its key was lost, \`onboarding retry ${stored.onboardingId}\` resumes it.\n`);
+      }),
+    );
+
+  program
+    .command('audit')
+    .description("the vault's audit trail, oldest first: who read, wrote or revoked which secret, when, and how it ended (never a value)")
+    .option('--onboarding <id>', "only this onboarding's secrets")
+    .option('--since <time>', 'the first entries since then: an ISO date or date-time (2026-11-20, 2026-11-20T08:00:00Z) or a span back from now (30m, 24h, 7d); without it, the latest')
+    .option('--limit <n>', `at most n entries (1-${AUDIT_LIMIT_MAX}, default ${AUDIT_LIMIT_DEFAULT})`, parseAuditLimit)
+    .action(
+      run(async (ctx, options: { onboarding?: string; since?: string; limit?: number }) => {
+        const since = options.since === undefined ? undefined : parseSince(options.since, ctx.now);
+        if (options.since !== undefined && since === undefined) {
+          throw new UsageError(`--since ${JSON.stringify(options.since)} is neither an ISO date (2026-11-20, 2026-11-20T08:00:00Z) nor a span like 30m, 24h, 7d`);
+        }
+        const limit = options.limit ?? AUDIT_LIMIT_DEFAULT;
+        const page = await ctx.api.listAudit({ onboardingId: options.onboarding, since: since?.toISOString(), limit });
+        if (ctx.json) return ctx.printJson(page);
+        if (page.items.length === 0) {
+          ctx.out(`No audit entries${options.onboarding ? ` for ${options.onboarding}` : ''}${since ? ` since ${formatTimestamp(since.toISOString())}` : ''}.\n`);
+          return;
+        }
+        ctx.out(renderAuditTable(page.items, ctx.palette));
+        if (page.items.length === limit) io.stderr.write(`(showing ${limit} entries, the ${since ? 'first since then' : 'latest'}: pass --limit or --since for others)\n`);
       }),
     );
 
@@ -420,6 +445,12 @@ function parsePageSize(text: string): number {
   return n;
 }
 
+function parseAuditLimit(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < 1 || n > AUDIT_LIMIT_MAX) throw new InvalidArgumentError(`must be a whole number from 1 to ${AUDIT_LIMIT_MAX}`);
+  return n;
+}
+
 /** Empty strings count as unset, as in the service's own config. */
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value;
@@ -466,6 +497,7 @@ function hintFor(err: OpsApiError): string | undefined {
     case 400:
       return 'fix the values named above and try again';
     case 404:
+      if (err.details.code === 'audit_unavailable') return 'run the API with DATABASE_URL set (npm start does, with its embedded PostgreSQL); the file vault only logs its audit lines';
       if (secretName && id && err.details.code === 'secret_not_found') {
         return secretName === DEFAULT_SECRET
           ? `\`onboarding show ${id}\` says whether registration kept the key (a lost one is regenerated in the NextNet dashboard)`

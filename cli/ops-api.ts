@@ -1,5 +1,15 @@
 import type { z } from 'zod';
-import type { ClientOffboarding, LastError, OffboardingView as OffboardingViewSchema, OnboardingList, ResellerCheck, ResellerSites, ResellerSubmissions, RetryRequest } from '../api/ops-schemas.js';
+import type {
+  ClientOffboarding,
+  LastError,
+  OffboardingView as OffboardingViewSchema,
+  OnboardingList,
+  ResellerCheck,
+  ResellerSites,
+  ResellerSubmissions,
+  RetryRequest,
+  SecretAuditList,
+} from '../api/ops-schemas.js';
 import type { OnboardingStatus, PreviousRun } from '../workflows/definitions.js';
 import { ExitCode } from './exit-codes.js';
 
@@ -8,6 +18,15 @@ export type OnboardingListItem = OnboardingPage['items'][number];
 export type ResellerSitesView = z.infer<typeof ResellerSites>;
 export type ResellerSubmissionsView = z.infer<typeof ResellerSubmissions>;
 export type ResellerCheckView = z.infer<typeof ResellerCheck>;
+export type SecretAuditPage = z.infer<typeof SecretAuditList>;
+export type SecretAuditEntryView = SecretAuditPage['items'][number];
+
+export interface AuditListQuery {
+  onboardingId?: string;
+  /** ISO 8601. */
+  since?: string;
+  limit?: number;
+}
 
 /** `PUT .../secrets/{name}`: what the vault did with the value. */
 export interface SecretStored {
@@ -195,6 +214,14 @@ export class OpsApi {
   /** Stores a secret put in by hand; the API writes an audit line naming `actor`, never the value. */
   storeSecret(onboardingId: string, secretName: string, value: string): Promise<SecretStored> {
     return this.request('PUT', secretPath(onboardingId, secretName), { onboardingId, body: { value } });
+  }
+
+  /** The vault's audit trail, oldest first: who read, wrote or revoked which secret; never a value. */
+  listAudit(query: AuditListQuery): Promise<SecretAuditPage> {
+    return this.request('GET', 'v1/audit', {
+      query: { onboardingId: query.onboardingId, since: query.since, limit: query.limit === undefined ? undefined : String(query.limit) },
+      onboardingId: query.onboardingId,
+    });
   }
 
   /** Every site of the Netlify reseller account, with its onboarding, and the orphans. */

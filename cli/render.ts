@@ -1,4 +1,4 @@
-import type { ClientOffboardingView, LastErrorView, OffboardingView, OnboardingListItem, OnboardingView, ResellerCheckView, ResellerSitesView, ResellerSubmissionsView } from './ops-api.js';
+import type { ClientOffboardingView, LastErrorView, OffboardingView, OnboardingListItem, OnboardingView, ResellerCheckView, ResellerSitesView, ResellerSubmissionsView, SecretAuditEntryView } from './ops-api.js';
 import { isPlatformName, platformOf } from '../platforms/catalog.js';
 import { formatDuration, formatRelative, formatTimestamp } from './time.js';
 
@@ -284,6 +284,29 @@ export function renderSubmissions(view: ResellerSubmissionsView, palette: Palett
   ]);
   const count = view.submissions.length;
   return `${renderTable(['RECEIVED', 'SITE', 'ONBOARDING', 'CLIENT', 'FORM', 'FROM'], rows, palette)}${count} submission${count === 1 ? '' : 's'} since ${formatTimestamp(view.since)}.\n`;
+}
+
+/** The longest purpose the audit table shows; the rest is in `--json`. */
+const PURPOSE_WIDTH = 60;
+
+/** `onboarding audit`: the vault's audit trail, oldest first; failures and refusals stand out. */
+export function renderAuditTable(items: SecretAuditEntryView[], palette: Palette): string {
+  const rows = items.map((entry) => [
+    formatTimestamp(entry.at),
+    entry.onboardingId,
+    entry.secretName,
+    entry.action,
+    { text: entry.outcome, paint: paintAuditOutcome(entry.outcome, palette) },
+    entry.actor,
+    clip(entry.purpose ?? '-', PURPOSE_WIDTH),
+  ]);
+  return renderTable(['AT', 'ONBOARDING', 'SECRET', 'ACTION', 'OUTCOME', 'ACTOR', 'PURPOSE'], rows, palette);
+}
+
+function paintAuditOutcome(outcome: string, palette: Palette): (text: string) => string {
+  if (outcome === 'unreadable' || outcome === 'refused-revoked') return palette.red;
+  if (outcome === 'not-found' || outcome === 'revoked' || outcome === 'already-revoked') return palette.yellow;
+  return plain;
 }
 
 /** `onboarding reseller check`: ✓ or ✗ per check, and for each failure what to do. */

@@ -250,8 +250,27 @@ const CHECK_ITEMS = [
   { check: 'custom page 404.html', ok: true, detail: '404.html is self-contained', fix: null },
 ];
 
+const AUDIT_ENTRIES = [
+  { id: 1, at: iso(3 * HOUR)!, onboardingId: 'onboarding-crm-1', secretName: 'wordpress-api-key', action: 'write', actor: 'engine', purpose: 'registration', outcome: 'created', version: 1, origin: 'worker-1:42' },
+  {
+    id: 2,
+    at: iso(HOUR)!,
+    onboardingId: 'onboarding-crm-1',
+    secretName: 'wordpress-api-key',
+    action: 'read',
+    actor: 'ops-api token holder (ana@laptop via cli) from 127.0.0.1',
+    purpose: 'ops endpoint',
+    outcome: 'revealed',
+    version: 1,
+    origin: 'api-1:7',
+  },
+  { id: 3, at: iso(HOUR / 2)!, onboardingId: 'onboarding-crm-3', secretName: 'netlify-access-token', action: 'read', actor: 'engine', purpose: null, outcome: 'not-found', version: null, origin: 'worker-1:42' },
+];
+
 /** What the fake reseller endpoints answer; reset before each test. */
 const reseller = { netlifyConfigured: true, checkPasses: false };
+/** Whether the fake API's vault keeps an audit trail (PostgreSQL) or not (the file vault); reset before each test. */
+const audit = { available: true };
 /** Secrets stored through the fake API, `id/name` → value. */
 const storedSecrets = new Map<string, string>();
 
@@ -291,6 +310,13 @@ function handle(req: IncomingMessage, res: ServerResponse, url: URL, body: unkno
   if (req.method === 'GET' && url.pathname === '/v1/reseller/check') {
     const items = reseller.checkPasses ? CHECK_ITEMS.map((item) => ({ ...item, ok: true, fix: null })) : CHECK_ITEMS;
     return send(res, 200, { ok: items.every((item) => item.ok), items });
+  }
+
+  if (req.method === 'GET' && url.pathname === '/v1/audit') {
+    if (!audit.available) return apiError(res, 404, 'audit_unavailable', 'this engine keeps its secrets in the file vault; the audit trail is kept in PostgreSQL: set DATABASE_URL');
+    const onboardingId = url.searchParams.get('onboardingId');
+    const limit = Number(url.searchParams.get('limit') ?? '100');
+    return send(res, 200, { items: AUDIT_ENTRIES.filter((entry) => !onboardingId || entry.onboardingId === onboardingId).slice(-limit) });
   }
 
   if (req.method === 'GET' && url.pathname === `/v1/onboardings/${OFFBOARDING.offboardingId}`) return send(res, 200, OFFBOARDING);
@@ -369,6 +395,7 @@ beforeEach(() => {
   requests.length = 0;
   storedSecrets.clear();
   Object.assign(reseller, { netlifyConfigured: true, checkPasses: false });
+  audit.available = true;
 });
 
 function collector(isTTY = false) {
@@ -781,6 +808,58 @@ describe('onboarding CLI', () => {
     expect(requests).toEqual([]);
   });
 
+  it('audit shows the vault\'s audit trail as a table, and the API\'s JSON with --json', async () => {
+    const before = Date.now();
+    const result = await cli(['audit', '--onboarding', 'onboarding-crm-1', '--since', '24h', '--limit', '50']);
+    expect(result.code).toBe(0);
+    expect(requests.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /v1/audit']);
+    expect(requests[0]!.query.get('onboardingId')).toBe('onboarding-crm-1');
+    expect(requests[0]!.query.get('limit')).toBe('50');
+    expect(Math.abs(Date.parse(requests[0]!.query.get('since')!) - (before - 24 * HOUR))).toBeLessThan(60_000);
+    const lines = result.stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toMatch(/^AT\s+ONBOARDING\s+SECRET\s+ACTION\s+OUTCOME\s+ACTOR\s+PURPOSE$/);
+    expect(lines[1]).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC\s+onboarding-crm-1\s+wordpress-api-key\s+write\s+created\s+engine\s+registration$/);
+    expect(lines[2]).toMatch(/onboarding-crm-1\s+wordpress-api-key\s+read\s+revealed\s+ops-api token holder \(ana@laptop via cli\) from 127\.0\.0\.1\s+ops endpoint$/);
+    expect(result.stdout).not.toMatch(ANSI);
+
+    requests.length = 0;
+    const all = await cli(['audit']);
+    expect(all.code).toBe(0);
+    expect(requests[0]!.query.get('limit')).toBe('100');
+    expect(requests[0]!.query.has('since')).toBe(false);
+    expect(requests[0]!.query.has('onboardingId')).toBe(false);
+    expect(all.stdout).toMatch(/onboarding-crm-3\s+netlify-access-token\s+read\s+not-found\s+engine\s+-$/m);
+
+    const json = await cli(['audit', '--json']);
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toEqual({ items: AUDIT_ENTRIES });
+
+    const none = await cli(['audit', '--onboarding', 'onboarding-crm-2']);
+    expect(none.code).toBe(0);
+    expect(none.stdout).toBe('No audit entries for onboarding-crm-2.\n');
+  });
+
+  it('audit exits 3 with a hint when the API keeps no audit trail (file vault), 2 for a bad --since or --limit', async () => {
+    audit.available = false;
+    const unavailable = await cli(['audit']);
+    expect(unavailable.code).toBe(3);
+    expect(unavailable.stderr).toContain('error: this engine keeps its secrets in the file vault');
+    expect(unavailable.stderr).toMatch(/hint: run the API with DATABASE_URL set/);
+    expect(unavailable.stdout).toBe('');
+
+    requests.length = 0;
+    for (const args of [
+      ['audit', '--since', 'last tuesday'],
+      ['audit', '--limit', '0'],
+      ['audit', '--limit', '1001'],
+    ]) {
+      const result = await cli(args);
+      expect({ args, code: result.code }).toEqual({ args, code: 2 });
+    }
+    expect(requests).toEqual([]);
+  });
+
   it('reseller check prints a checklist with what to fix and exits 1 when anything fails, 0 when all pass', async () => {
     const failing = await cli(['reseller', 'check']);
     expect(failing.code).toBe(1);
@@ -825,7 +904,7 @@ describe('onboarding CLI', () => {
 
   it('the installed command runs: bin/onboarding.mjs --help exits 0 and lists every command', async () => {
     const { stdout } = await promisify(execFile)(path.join(ROOT, 'bin', 'onboarding.mjs'), ['--help'], { cwd: ROOT, timeout: 30_000 });
-    for (const command of ['list', 'show <id>', 'retry', 'dns-check <id>', 'cancel [options] <id>', 'secret <id>', 'secret <id> [name]', 'sites', 'submissions', 'reseller']) expect(stdout).toContain(command);
+    for (const command of ['list', 'show <id>', 'retry', 'dns-check <id>', 'cancel [options] <id>', 'secret <id>', 'secret <id> [name]', 'sites', 'submissions', 'audit', 'reseller']) expect(stdout).toContain(command);
     expect(stdout).toContain('Exit codes:');
   });
 });

@@ -305,7 +305,7 @@ export function clientCreatedEvent(client: Partial<ClientDetails> & { clientId: 
 /** Runs the API's express app on a random port over real HTTP. */
 export async function serveApi(options: {
   temporal: Client;
-  vault: FileVault;
+  vault: SecretVault;
   taskQueue: string;
   logger?: ReturnType<typeof createLogger>;
   offboardingGraceMs?: number;

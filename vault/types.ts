@@ -4,8 +4,10 @@
  * by every worker and API); a HashiCorp Vault KV v2 backend would implement the same interface.
  */
 import { secretReference as referenceOf, type SecretName } from '../platforms/catalog.js';
+// The audit trail's shapes live with the vault that keeps one (PostgreSQL); type-only, so the cycle is erased.
+import type { AuditQuery, SecretAuditEntry } from './postgres-vault.js';
 
-export type { SecretName };
+export type { AuditQuery, SecretAuditEntry, SecretName };
 
 export interface SecretRef {
   onboardingId: string;
@@ -36,6 +38,11 @@ export interface SecretVault {
    * revocation is recorded even when nothing was stored yet, so a put that comes later is refused.
    */
   revoke(ref: SecretRef, audit: ReadAudit): Promise<boolean>;
+  /**
+   * The audit trail, oldest first: the first `limit` entries at or after `since`, or without it the latest `limit`.
+   * Only a vault that keeps one has it (PostgreSQL); the file vault only logs its audit lines.
+   */
+  listAudit?(query: AuditQuery): Promise<SecretAuditEntry[]>;
 }
 
 export class SecretRevokedError extends Error {
