@@ -177,6 +177,22 @@ describe('the onboarding workflow, on a real Temporal dev server', () => {
     expect(status.failure?.reason).toMatch(/^NextNet rejected the registration: NextNet POST \/reseller\/domains\/ answered 400/);
   });
 
+  it('a DNS check asked for while a check is running is not lost: another check follows at once', async () => {
+    const client = uniqueClient();
+    await stack.whileDnsNeverVerifies(async () => {
+      const handle = await stack.startOnboarding(client, { dnsPollInitialMs: 3_600_000, dnsPollMaxMs: 3_600_000 });
+      await eventually(async () => (await handle.query(getStatus)).dns.checks >= 1, { what: 'the first DNS check' });
+      // The next check answers slowly; the second nudge arrives while it runs.
+      await stack.simulatorCall('POST', '/_simulator/faults', { route: 'dashboard', kind: 'latency', latencyMs: 1_500, times: 1 });
+      await handle.signal(checkDnsNow);
+      await eventually(async () => ((await stack.simulatorCall('GET', '/_simulator/faults')) as unknown[]).length === 0, { what: 'the slow check to start' });
+      await handle.signal(checkDnsNow);
+      // Without the fix the onboarding would now sleep for an hour after the slow check.
+      await eventually(async () => (await handle.query(getStatus)).dns.checks >= 3, { what: 'the check asked for during the slow one', timeoutMs: 15_000 });
+      await handle.cancel();
+    });
+  });
+
   it('keeps polling while DNS is pending and completes when it verifies late', async () => {
     const client = uniqueClient();
     await stack.whileDnsNeverVerifies(async () => {

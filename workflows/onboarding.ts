@@ -145,8 +145,9 @@ export async function onboardClient(input: OnboardingInput): Promise<OnboardingS
     },
     withSummary: (options: ActivityOptions, summary: string) => ({ ...options, summary }),
     async sleep(ms) {
-      wakeRequested = false;
+      // A nudge that came while the last check was running wakes this sleep at once: it asked for a check after it.
       await condition(() => wakeRequested || correctionPending !== null, ms);
+      wakeRequested = false;
     },
     restartRequested: () => correctionPending !== null,
   };
@@ -351,7 +352,6 @@ export async function onboardClient(input: OnboardingInput): Promise<OnboardingS
 
     for (;;) {
       const deadline = Date.parse(dns.deadlineAt!);
-      wakeRequested = false;
       const outcomes = await Promise.all(platforms.filter((p) => p.checkDns).map((p) => p.checkDns!(ctx)));
       checksThisRun += 1;
       dns.checks += 1;
