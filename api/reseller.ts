@@ -8,7 +8,7 @@ import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { executionInfoFromRaw } from '@temporalio/client/lib/helpers.js';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
-import type { Config } from '../config/index.js';
+import { parseSince, type Config } from '../config/index.js';
 import { NetlifyApiError, type NetlifyClient, type NetlifySite, type NetlifySubmission } from '../platforms/netlify/client.js';
 import { checkResellerSettings } from '../platforms/netlify/reseller-check.js';
 import { getStatus, ONBOARDING_WORKFLOW_TYPE, type OnboardingStatus } from '../workflows/definitions.js';
@@ -308,13 +308,9 @@ function domainOfHost(host: string | null): string | null {
   return domain === '' ? null : domain;
 }
 
-const SPAN_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
-
 /** The query's `since` (already validated: an ISO date or date-time, or a span back from now such as `24h`) as a time. */
 export function sinceDate(text: string, now: Date): Date {
-  const span = /^(\d+)\s*([smhdw])$/i.exec(text.trim());
-  if (span) return new Date(now.getTime() - Number(span[1]) * SPAN_MS[span[2]!.toLowerCase() as keyof typeof SPAN_MS]);
-  return new Date(Date.parse(text.trim()));
+  return parseSince(text, now) ?? new Date(Date.parse(text.trim()));
 }
 
 function quote(value: string): string {

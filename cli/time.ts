@@ -1,19 +1,4 @@
-const UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
-
-/**
- * `--failed-since`: an ISO date or date-time (`2026-11-20`, `2026-11-20T08:00:00Z`), or a span back from now
- * (`30m`, `24h`, `7d`, `2w`). Undefined when the text is neither.
- */
-export function parseSince(text: string, now: Date): Date | undefined {
-  const relative = /^(\d+)\s*([smhdw])$/i.exec(text.trim());
-  if (relative) {
-    const unit = relative[2]!.toLowerCase() as keyof typeof UNIT_MS;
-    return new Date(now.getTime() - Number(relative[1]) * UNIT_MS[unit]);
-  }
-  if (!/^\d{4}-\d{2}-\d{2}/.test(text.trim())) return undefined;
-  const at = Date.parse(text.trim());
-  return Number.isNaN(at) ? undefined : new Date(at);
-}
+export { parseSince } from '../config/index.js';
 
 /** `2026-11-22 10:04 UTC`: minutes are enough to find a workflow in the Temporal UI, and UTC matches its history. */
 export function formatTimestamp(iso: string | null | undefined): string {
