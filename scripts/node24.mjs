@@ -10,8 +10,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync } from 'node:fs';
 import { constants } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { DEFAULT_REPO_ROOT, findExecutableOnPath, isExecutableFile, runWithProgress, toolsDir, withDirectoryLock } from './temporal-cli.mjs';
+import { DEFAULT_REPO_ROOT, findExecutableOnPath, isExecutableFile, isRunAsScript, runWithProgress, toolsDir, withDirectoryLock } from './temporal-cli.mjs';
 
 export const NODE24_MAJOR = 24;
 
@@ -278,15 +277,6 @@ export async function main(argv = process.argv.slice(2)) {
   }
 }
 
-function isRunDirectly() {
-  try {
-    // realpath on both sides: import.meta.url is resolved through symlinks, process.argv[1] is not.
-    return realpathSync(process.argv[1] ?? '') === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isRunDirectly()) {
+if (isRunAsScript(import.meta.url)) {
   exitLike(await main());
 }

@@ -6,10 +6,9 @@
 // Usage: node scripts/setup.mjs [--quiet] [--with-browser] [--with-time-skipping]
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { DEFAULT_REPO_ROOT, ensureTemporalCli, findExecutableOnPath, isExecutableFile, runWithProgress, toolsDir, withDirectoryLock } from './temporal-cli.mjs';
+import { DEFAULT_REPO_ROOT, ensureTemporalCli, findExecutableOnPath, isExecutableFile, isRunAsScript, runWithProgress, toolsDir, withDirectoryLock } from './temporal-cli.mjs';
 import { ensureNode24, envWithNodeFirst } from './node24.mjs';
 
 // For the tests, which import the set-up's helpers from here.
@@ -390,15 +389,6 @@ export async function main(argv = process.argv.slice(2)) {
   }
 }
 
-function isRunDirectly() {
-  try {
-    // realpath on both sides: import.meta.url is resolved through symlinks, process.argv[1] is not.
-    return realpathSync(process.argv[1] ?? '') === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isRunDirectly()) {
+if (isRunAsScript(import.meta.url)) {
   process.exitCode = await main();
 }

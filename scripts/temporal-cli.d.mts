@@ -31,3 +31,17 @@ export declare function findExecutableOnPath(name: string, envPath?: string): st
 export declare function findTemporalCli(options?: TemporalCliLookup): string | null;
 export declare function ensureTemporalCli(options?: TemporalCliInstall): Promise<string>;
 export declare function withDirectoryLock<T>(lockDir: string, options: DirectoryLockOptions, work: () => Promise<T>): Promise<T>;
+export declare function isRunAsScript(moduleUrl: string): boolean;
+export declare function runWithProgress(
+  command: string,
+  args: string[],
+  options: {
+    env?: NodeJS.ProcessEnv;
+    cwd?: string;
+    label?: string;
+    log: (line: string) => void;
+    progressStream?: NodeJS.WriteStream;
+    onLine?: (line: string) => void;
+    status?: (seconds: number) => string;
+  },
+): Promise<void>;

@@ -1,7 +1,7 @@
 // Finds the `temporal` CLI (dev server + admin commands), building it with Go when it is missing.
 // Plain Node ESM without npm dependencies: it runs before `npm ci` has installed anything.
 import { spawn } from 'node:child_process';
-import { accessSync, constants, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +21,16 @@ const BUILD_OUTPUT_TAIL_LINES = 30;
 const STAGING_PREFIX = '.staging-';
 
 const executableName = (name) => (process.platform === 'win32' ? `${name}.exe` : name);
+
+/** Whether the module at `moduleUrl` is the script Node was started with (not imported by another). */
+export function isRunAsScript(moduleUrl) {
+  try {
+    // realpath on both sides: import.meta.url is resolved through symlinks, process.argv[1] is not.
+    return realpathSync(process.argv[1] ?? '') === realpathSync(fileURLToPath(moduleUrl));
+  } catch {
+    return false;
+  }
+}
 
 export function toolsDir(repoRoot = DEFAULT_REPO_ROOT) {
   return path.join(repoRoot, '.tools');
