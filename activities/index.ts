@@ -40,18 +40,15 @@ export function createSharedActivities(deps: ActivityDependencies) {
       // One message per onboarding and recipient: a corrected address on retry gets its own email.
       const recipientTag = createHash('sha256').update(client.email.toLowerCase()).digest('hex').slice(0, 12);
       const messageId = `<signup.${onboardingId}.${recipientTag}@${senderDomain(deps.emailFrom)}>`;
-      const earlier = await deps.sentEmails.find(messageId);
+      // A ledger that claims sends (PostgreSQL) records this attempt before it sends, so a crash in between stays
+      // visible; its claim also says whether the email went out already. Other ledgers are only asked that.
+      const claim = deps.sentEmails.claim ? await deps.sentEmails.claim(messageId) : undefined;
+      const earlier = claim ? (claim.state === 'sent' ? claim.sent : undefined) : await deps.sentEmails.find(messageId);
       if (earlier) {
         log.info({ messageId }, 'signup email was already sent by an earlier attempt; not sending it again');
         return earlier;
       }
-      // A ledger that claims sends (PostgreSQL) records this attempt before it sends, so a crash in between stays visible.
-      const claim = await deps.sentEmails.claim?.(messageId);
-      if (claim?.state === 'sent') {
-        log.info({ messageId }, 'signup email was already sent by another attempt; not sending it again');
-        return claim.sent;
-      }
-      if (claim?.earlierClaimedAt) {
+      if (claim?.state === 'claimed' && claim.earlierClaimedAt) {
         // An earlier attempt claimed this send and never recorded it: it may have crashed inside the SMTP exchange,
         // after the server took the message. Sending again reuses the same Message-ID, on which receivers dedupe.
         log.warn(
