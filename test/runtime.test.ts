@@ -1,31 +1,19 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NODE24_MAJOR, NODE24_PACKAGES, ensureNode24, envWithNodeFirst, findNode24, node24InstallDir, node24Package } from '../scripts/setup.mjs';
+import { tempDirs, writeExecutable } from './temp-files.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const NODE24_SCRIPT = path.join(ROOT, 'scripts', 'node24.mjs');
 const majorOf = (version: string) => Number(version.replace(/^v/, '').split('.')[0]);
 
-const tempDirs: string[] = [];
+const temp = tempDirs('runtime-test');
+const makeTempDir = temp.make;
 const started: ChildProcess[] = [];
 const startedPids: number[] = [];
-
-function makeTempDir(purpose: string): string {
-  const dir = mkdtempSync(path.join(tmpdir(), `runtime-test-${purpose}-`));
-  tempDirs.push(dir);
-  return dir;
-}
-
-function writeExecutable(file: string, script: string): string {
-  mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(file, `#!/bin/sh\n${script}\n`);
-  chmodSync(file, 0o755);
-  return file;
-}
 
 /** A stand-in for a Node binary: answers `--version` only. */
 const fakeNode = (file: string, version: string) => writeExecutable(file, `echo v${version}`);
@@ -39,7 +27,7 @@ afterEach(() => {
     }
   }
   for (const child of started.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  temp.removeAll();
 });
 
 describe('the Node the tests run on', () => {

@@ -1,30 +1,18 @@
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { dependencyFingerprint, dependencyInstallReason, ensureChromium, ensureDependencies } from '../scripts/setup.mjs';
 import { TEMPORAL_CLI_MODULE, TEMPORAL_CLI_VERSION, ensureTemporalCli, findTemporalCli } from '../scripts/temporal-cli.mjs';
+import { tempDirs, writeExecutable } from './temp-files.js';
 
-const tempDirs: string[] = [];
-
-function makeTempDir(purpose: string): string {
-  const dir = mkdtempSync(path.join(tmpdir(), `temporal-cli-test-${purpose}-`));
-  tempDirs.push(dir);
-  return dir;
-}
-
-function writeExecutable(file: string, script: string): string {
-  mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(file, `#!/bin/sh\n${script}\n`);
-  chmodSync(file, 0o755);
-  return file;
-}
+const temp = tempDirs('temporal-cli-test');
+const makeTempDir = temp.make;
 
 // Only absolute paths inside fake scripts, so PATH can be limited to folders the test made.
 const fakeTemporal = (dir: string) => writeExecutable(path.join(dir, 'temporal'), 'echo fake temporal');
 
 afterEach(() => {
-  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  temp.removeAll();
 });
 
 describe('findTemporalCli', () => {
