@@ -166,6 +166,50 @@ describe('the onboarding workflow, on a real Temporal dev server', () => {
     expect((await handle.describe()).runId).toBe(runId);
   });
 
+  it('a domain corrected while its registration is under way: the attempt ends, its registration is removed, the corrected domain is registered', async () => {
+    const client = uniqueClient();
+    // The registration answers slowly: the stall alert fires while it is still under way.
+    await stack.simulatorCall('POST', '/_simulator/faults', { route: 'register', kind: 'latency', latencyMs: 1_200, times: 1 });
+    const handle = await stack.startOnboarding(client, { stallAlertMs: 300 });
+    await eventually(async () => (await handle.query(getStatus)).needsAttention?.items.some((i) => i.code === 'reseller-failing'), { what: 'the stall alert' });
+    expect((await handle.query(getStatus)).steps.find((s) => s.name === 'register')?.state).toBe('running');
+
+    const corrected = `fixed-${client.domain}`;
+    const outcome = await handle.executeUpdate(retryOnboarding, { args: [{ corrections: { domain: corrected }, reason: 'typo in the CRM', by: 'test' }] });
+    expect(outcome).toEqual({ resumesAt: 'register', changedFields: ['domain'] });
+
+    const result = await handle.result();
+    expect(result).toMatchObject({ status: 'completed', domain: corrected, needsAttention: null });
+    expect(result.registration?.host).toBe(corrected);
+    // What the slow attempt registered under the old domain is gone again; the corrected one is the live one.
+    expect((await simDomain(client.domain)) as unknown).toMatchObject({ removedAt: expect.any(String) });
+    expect((await simDomain(corrected)) as unknown).toMatchObject({ removedAt: null });
+    expect(await registerCalls(corrected)).toHaveLength(1);
+    const change = result.changes.find((c) => c.fields.domain);
+    expect(change).toMatchObject({ by: 'test', fields: { domain: { from: client.domain, to: corrected } } });
+  });
+
+  it('a domain corrected while its registration keeps failing: the failing call stops, what it may have registered is removed, the corrected domain is registered', async () => {
+    const client = uniqueClient();
+    // The first attempt registers the domain but its answer is lost; every later one fails.
+    await stack.simulatorCall('POST', '/_simulator/faults', { route: 'register', kind: 'drop-after-write', times: 1 });
+    await stack.simulatorCall('POST', '/_simulator/faults', { route: 'register', kind: 'status', status: 503, times: 1_000 });
+    try {
+      const handle = await stack.startOnboarding(client, { stallAlertMs: 300 });
+      await eventually(async () => (await handle.query(getStatus)).needsAttention?.items.some((i) => i.code === 'reseller-failing'), { what: 'the stall alert' });
+      const corrected = `fixed-${client.domain}`;
+      const outcome = await handle.executeUpdate(retryOnboarding, { args: [{ corrections: { domain: corrected }, by: 'test' }] });
+      expect(outcome).toEqual({ resumesAt: 'register', changedFields: ['domain'] });
+      await stack.simulatorCall('DELETE', '/_simulator/faults');
+      const result = await handle.result();
+      expect(result).toMatchObject({ status: 'completed', domain: corrected, needsAttention: null });
+      expect((await simDomain(client.domain)) as unknown).toMatchObject({ removedAt: expect.any(String) });
+      expect((await registerCalls(corrected)).filter((c) => c.status === 201)).toHaveLength(1);
+    } finally {
+      await stack.simulatorCall('DELETE', '/_simulator/faults');
+    }
+  });
+
   it('closes as failed with NextNet reason once nobody acted within the retention', async () => {
     const client = uniqueClient();
     await stack.simulatorCall('POST', '/_simulator/faults', { route: 'register', kind: 'status', status: 400, times: 1 });

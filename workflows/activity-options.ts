@@ -1,4 +1,4 @@
-import type { ActivityOptions } from '@temporalio/workflow';
+import { ActivityCancellationType, type ActivityOptions } from '@temporalio/workflow';
 
 /** Reseller calls retry until they succeed; business rejections arrive as non-retryable failures. */
 export const resellerCallOptions: ActivityOptions = {
@@ -17,3 +17,9 @@ export const alertOptions: ActivityOptions = {
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumAttempts: 5 },
 };
+
+/**
+ * For calls that may be cancelled by a correction (`StepContext.callWithIdentity`): cancelling waits for the attempt
+ * in progress to end, so its outcome (a registration made with the old data, say) is known rather than guessed.
+ */
+export const untilAttemptEnds = { cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED } as const;

@@ -2,6 +2,7 @@ import {
   ActivityFailure,
   allHandlersFinished,
   ApplicationFailure,
+  CancellationScope,
   condition,
   continueAsNew,
   isCancellation,
@@ -18,7 +19,7 @@ import {
 import type { SharedActivities } from '../activities/index.js';
 import { orderedPlan } from '../platforms/catalog.js';
 import { PLATFORM_STEPS } from '../platforms/steps.js';
-import { alertOptions, mailOptions } from './activity-options.js';
+import { alertOptions, mailOptions, untilAttemptEnds } from './activity-options.js';
 import {
   checkDnsNow,
   getStatus,
@@ -64,6 +65,9 @@ export async function onboardClient(input: OnboardingInput): Promise<OnboardingS
   const status: OnboardingStatus = input.carried ? adoptCarried(input.carried, plan) : newStatus(input, plan);
   let wakeRequested = false;
   let correctionPending: OnboardingStatus | null = null;
+  // The call under way that carries the client's email or domain, and a correction of them waiting for it to end.
+  let identityCall: { scope: CancellationScope; superseded: boolean } | null = null;
+  let deferredRetry: RetryInstruction | null = null;
   const stallAlertMs = settings.stallAlertMs ?? DEFAULT_STALL_ALERT_MS;
 
   const now = () => new Date().toISOString();
@@ -143,6 +147,21 @@ export async function onboardClient(input: OnboardingInput): Promise<OnboardingS
       clearAttention(code);
       return result;
     },
+    async callWithIdentity<T>(what: string, start: () => Promise<T>, code?: 'reseller-failing' | 'email-failing'): Promise<T> {
+      const scope = new CancellationScope();
+      const call = { scope, superseded: false };
+      identityCall = call;
+      try {
+        return await ctx.call(what, scope.run(start), code);
+      } catch (err) {
+        // Stopped by a correction (cancelled, or its last attempt failed once cancelled), not by a cancellation of the
+        // onboarding: the step runs again with the corrected data.
+        if (call.superseded && !CancellationScope.current().consideredCancelled) throw new StepSuperseded();
+        throw err;
+      } finally {
+        identityCall = null;
+      }
+    },
     withSummary: (options: ActivityOptions, summary: string) => ({ ...options, summary }),
     async sleep(ms) {
       // A nudge that came while the last check was running wakes this sleep at once: it asked for a check after it.
@@ -185,6 +204,31 @@ export async function onboardClient(input: OnboardingInput): Promise<OnboardingS
     return { resumesAt: change.resumesAt, changedFields };
   };
 
+  /** The corrections of `retry` that change the client's email or domain. */
+  const correctsIdentity = (retry: RetryInstruction) => changedFieldsOf(retry).some((field) => field === 'email' || field === 'domain');
+  const changedFieldsOf = (retry: RetryInstruction) =>
+    Object.entries(retry.corrections ?? {})
+      .filter(([field, value]) => value !== undefined && status.client[field as keyof typeof status.client] !== value)
+      .map(([field]) => field);
+
+  /** Applies a correction that waited for a call under way to end; true when there was one. */
+  const applyDeferredRetry = async (): Promise<boolean> => {
+    if (!deferredRetry || identityCall) return false;
+    const retry = deferredRetry;
+    deferredRetry = null;
+    const running = status.steps.find((s) => s.state === 'running');
+    // Stopped without an answer: an attempt may still have got through under the old identity (its answer lost),
+    // so the platforms look for what it may have made and release it, as for any corrected identity.
+    const stoppedAt = running ? (JSON.parse(JSON.stringify(status)) as OnboardingStatus) : null;
+    if (running) Object.assign(running, { state: 'pending', finishedAt: null, detail: 'stopped for a correction' });
+    const outcome = applyRetry(retry);
+    if (stoppedAt) correctionPending ??= stoppedAt;
+    log.info('correction applied after the call under way ended', { resumesAt: outcome.resumesAt, changedFields: outcome.changedFields });
+    for (const platform of platforms) await platform.recheckAfterRetry?.(ctx);
+    publish();
+    return true;
+  };
+
   setHandler(getStatus, () => status);
   setHandler(checkDnsNow, () => {
     wakeRequested = true;
@@ -197,6 +241,15 @@ export async function onboardClient(input: OnboardingInput): Promise<OnboardingS
   setHandler(
     retryOnboarding,
     async (retry) => {
+      if (identityCall && correctsIdentity(retry)) {
+        // The call under way still carries the old email or domain: it is stopped once its attempt ends, and the
+        // correction applies after the step has recorded what that attempt did (see applyDeferredRetry).
+        identityCall.superseded = true;
+        identityCall.scope.cancel();
+        deferredRetry = retry;
+        const running = status.steps.find((s) => s.state === 'running')?.name ?? firstUnfinishedStep(status);
+        return { resumesAt: running, changedFields: changedFieldsOf(retry) };
+      }
       const outcome = applyRetry(retry);
       wakeRequested = true;
       for (const platform of platforms) await platform.recheckAfterRetry?.(ctx);
@@ -207,6 +260,7 @@ export async function onboardClient(input: OnboardingInput): Promise<OnboardingS
     },
     {
       validator: (retry) => {
+        if (deferredRetry) throw new Error('a correction is already waiting for the call under way to end; try again in a minute');
         if (status.status === 'completed' && status.needsAttention === null) throw new Error('the onboarding is completed; there is nothing to retry');
         if (status.status === 'completed' && retry.corrections && Object.keys(retry.corrections).length > 0) {
           throw new Error('the onboarding is completed; a retry only looks again at what needs attention, without corrections');
@@ -282,12 +336,17 @@ export async function onboardClient(input: OnboardingInput): Promise<OnboardingS
         correctionPending = null;
         for (const platform of platforms) await platform.releaseOldIdentity?.(ctx, previous);
       }
+      let superseded = false;
       for (const stage of SETUP_STAGES) {
         for (const phase of phasesOf(platforms, stage)) {
-          if (phase.steps.every(isFinished)) continue;
+          if (superseded || phase.steps.every(isFinished)) continue;
           if (status.status !== 'registering') enterPhase('registering');
-          await phase.run(ctx);
+          superseded = !(await runStep(() => phase.run(ctx))) || deferredRetry !== null;
         }
+      }
+      if (superseded) {
+        await applyDeferredRetry();
+        continue;
       }
 
       if (!isFinished('await-dns')) {
@@ -304,17 +363,32 @@ export async function onboardClient(input: OnboardingInput): Promise<OnboardingS
 
       if (status.signupEmail === null) {
         enterPhase('sending-signup-email');
-        ctx.begin('send-signup-email');
-        status.signupEmail = await ctx.call(
-          'Sending the signup email',
-          mail.sendSignupEmail.executeWithOptions(ctx.withSummary(mailOptions, `Email the client of ${status.domain} what is ready`), [
-            { onboardingId, client: status.client, services: plan, siteUrl: status.netlify?.site ? `https://${status.domain}` : null },
-          ]),
-          'email-failing',
-        );
-        ctx.finish('send-signup-email', 'done', `sent to the client's registered address`);
+        const sent = await runStep(async () => {
+          ctx.begin('send-signup-email');
+          status.signupEmail = await ctx.callWithIdentity(
+            'Sending the signup email',
+            () =>
+              mail.sendSignupEmail.executeWithOptions(ctx.withSummary({ ...mailOptions, ...untilAttemptEnds }, `Email the client of ${status.domain} what is ready`), [
+                { onboardingId, client: status.client, services: plan, siteUrl: status.netlify?.site ? `https://${status.domain}` : null },
+              ]),
+            'email-failing',
+          );
+          ctx.finish('send-signup-email', 'done', `sent to the client's registered address`);
+        });
+        if ((!sent || deferredRetry) && (await applyDeferredRetry())) continue;
       }
       return;
+    }
+  }
+
+  /** Runs a step; false when a correction stopped the call it was making (it runs again, corrected). */
+  async function runStep(run: () => Promise<void>): Promise<boolean> {
+    try {
+      await run();
+      return true;
+    } catch (err) {
+      if (err instanceof StepSuperseded) return false;
+      throw err;
     }
   }
 
@@ -331,6 +405,8 @@ export async function onboardClient(input: OnboardingInput): Promise<OnboardingS
     status.dns.nextCheckAt = null;
     failedCounter.add(1, { reason: rejection.type ?? 'Error', plan: plan.join('+') });
     enterPhase('failed');
+    // A correction made while the failing call was under way applies now: it is the ops' retry.
+    if (await applyDeferredRetry()) return true;
     await raiseAttention(
       'failed',
       `Failed: ${rejection.message}. Fix the cause, then \`npx onboarding retry ${onboardingId}\` (--domain or --email to correct them), or cancel it; it closes as failed at ${status.closesAt}`,
@@ -396,6 +472,14 @@ export async function onboardClient(input: OnboardingInput): Promise<OnboardingS
       await ctx.sleep(wait);
       if (correctionPending) return 'corrected';
     }
+  }
+}
+
+/** A step's call was stopped by a correction of the client's identity; the step runs again with the corrected data. */
+class StepSuperseded extends Error {
+  constructor() {
+    super('stopped by a correction of the client\'s email or domain');
+    this.name = 'StepSuperseded';
   }
 }
 

@@ -24,6 +24,13 @@ export interface StepContext {
    * told (needs attention, plus an alert), and that clears once it goes through. `what` names it in that alert.
    */
   call<T>(what: string, work: Promise<T>, code?: 'reseller-failing' | 'email-failing'): Promise<T>;
+  /**
+   * `call`, for an activity that hands the client's email or domain to someone (a platform, the mail server). When
+   * ops correct either on retry while it is under way, it is cancelled and the attempt in progress is let finish
+   * (schedule it with `untilAttemptEnds`): what that attempt made under the old identity is recorded by the step as
+   * usual and then released like any old identity, and the step runs again with the corrected data.
+   */
+  callWithIdentity<T>(what: string, start: () => Promise<T>, code?: 'reseller-failing' | 'email-failing'): Promise<T>;
   /** Activity options with a UI summary ("Register acme.com with NextNet"). */
   withSummary(options: ActivityOptions, summary: string): ActivityOptions;
   /** Waits `ms`, or less when ops ask for a check now (`checkDnsNow`) or a retry restarts the onboarding. */

@@ -3,7 +3,7 @@
  * activity), the client's site on its own domain, the engine's own DNS check in the shared DNS phase, then TLS.
  */
 import { proxyActivities, workflowInfo } from '@temporalio/workflow';
-import { resellerCallOptions } from '../../workflows/activity-options.js';
+import { resellerCallOptions, untilAttemptEnds } from '../../workflows/activity-options.js';
 import type { PlatformSteps, StepContext } from '../../workflows/step-context.js';
 import type { NetlifyActivities } from './activities.js';
 import { siteCreationQueueFor, type NetlifyProgress } from './platform.js';
@@ -18,9 +18,10 @@ const progressOf = (ctx: StepContext): NetlifyProgress => {
 async function createUser(ctx: StepContext): Promise<void> {
   const { status, onboardingId } = ctx;
   ctx.begin('netlify-account');
-  const user = await ctx.call(
-    `Creating the Netlify user of ${status.client.email}`,
-    netlify.createNetlifyUser.executeWithOptions(ctx.withSummary(resellerCallOptions, `Create the client's Netlify user and access token`), [{ onboardingId, secretScope: ctx.secretScope, client: status.client }]),
+  const user = await ctx.callWithIdentity(`Creating the Netlify user of ${status.client.email}`, () =>
+    netlify.createNetlifyUser.executeWithOptions(ctx.withSummary({ ...resellerCallOptions, ...untilAttemptEnds }, `Create the client's Netlify user and access token`), [
+      { onboardingId, secretScope: ctx.secretScope, client: status.client },
+    ]),
   );
   Object.assign(progressOf(ctx), user);
   ctx.finish('netlify-account', 'done', `Netlify user ${user.userId}; token kept in the vault as ${user.tokenReference}`);
@@ -31,9 +32,8 @@ async function createSite(ctx: StepContext): Promise<void> {
   const progress = progressOf(ctx);
   ctx.begin('netlify-site');
   // Site creation is tightly rate limited at Netlify: every worker sends it through one throttled task queue.
-  const options = { ...resellerCallOptions, taskQueue: siteCreationQueueFor(workflowInfo().taskQueue) };
-  const site = await ctx.call(
-    `Creating the Netlify site of ${status.domain}`,
+  const options = { ...resellerCallOptions, ...untilAttemptEnds, taskQueue: siteCreationQueueFor(workflowInfo().taskQueue) };
+  const site = await ctx.callWithIdentity(`Creating the Netlify site of ${status.domain}`, () =>
     netlify.ensureNetlifySite.executeWithOptions(ctx.withSummary(options, `Create the Netlify site for ${status.domain}`), [
       { onboardingId, secretScope: ctx.secretScope, domain: status.domain, knownSiteId: progress.site?.id ?? null },
     ]),

@@ -111,13 +111,19 @@ export function createNextNetActivities(deps: NextNetActivityDependencies) {
       return vault.has({ onboardingId: input.secretScope ?? input.onboardingId, name: KEY });
     },
 
-    /** Removes a domain from NextNet (a churned client, or a registration corrected on retry); gone already is fine. */
-    async releaseDomain(input: { domain: string; domainId?: string | null }): Promise<'removed' | 'already-gone' | 'nothing-registered'> {
+    /**
+     * Removes a domain from NextNet (a churned client, or a registration corrected on retry); gone already is fine.
+     * Without its id (a registration whose answer never came) it is looked up by host, and only released when it is
+     * the client's own (`clientEmail`): the same domain registered for another client is not ours to remove.
+     */
+    async releaseDomain(input: { domain: string; domainId?: string | null; clientEmail?: string }): Promise<'removed' | 'already-gone' | 'nothing-registered'> {
       try {
         let domainId = input.domainId ?? null;
         if (!domainId) {
           const listed = (await nextnet.listDomains()).find((d) => d.host.toLowerCase().replace(/\.$/, '') === input.domain);
           if (!listed) return 'nothing-registered';
+          const ownerEmail = listed.client_user?.email ?? listed.client_user_email ?? null;
+          if (input.clientEmail && ownerEmail && ownerEmail.toLowerCase() !== input.clientEmail.toLowerCase()) return 'nothing-registered';
           domainId = listed.id;
         }
         const outcome = await nextnet.removeDomain(domainId);

@@ -3,7 +3,7 @@
  * the same activity), then check `verification_status` in the shared DNS phase.
  */
 import { proxyActivities } from '@temporalio/workflow';
-import { resellerCallOptions } from '../../workflows/activity-options.js';
+import { resellerCallOptions, untilAttemptEnds } from '../../workflows/activity-options.js';
 import type { StepContext, PlatformSteps } from '../../workflows/step-context.js';
 import { secretReference } from '../catalog.js';
 import type { NextNetActivities } from './activities.js';
@@ -17,9 +17,10 @@ const KEY_LOST = 'WordPress key lost; regenerate it in the NextNet dashboard';
 async function register(ctx: StepContext): Promise<void> {
   const { status, onboardingId } = ctx;
   ctx.begin('register');
-  const registration = await ctx.call(
-    `Registering ${status.domain} with NextNet`,
-    nextnet.registerClientDomain.executeWithOptions(ctx.withSummary(resellerCallOptions, `Register ${status.domain} with NextNet`), [{ onboardingId, secretScope: ctx.secretScope, client: status.client }]),
+  const registration = await ctx.callWithIdentity(`Registering ${status.domain} with NextNet`, () =>
+    nextnet.registerClientDomain.executeWithOptions(ctx.withSummary({ ...resellerCallOptions, ...untilAttemptEnds }, `Register ${status.domain} with NextNet`), [
+      { onboardingId, secretScope: ctx.secretScope, client: status.client },
+    ]),
   );
   status.registration = registration;
   ctx.finish('register', 'done', registration.foundExisting ? 'already registered by an earlier attempt' : null);
@@ -68,7 +69,17 @@ export const nextnetSteps: PlatformSteps = {
 
   async releaseOldIdentity(ctx, previous) {
     const old = previous.registration;
-    if (!old) return;
+    if (!old) {
+      // A registration stopped by the correction may have got through, its answer lost: look it up by the old host.
+      if (previous.steps.find((s) => s.name === 'register')?.state !== 'running') return;
+      await ctx.call(
+        `Removing ${previous.domain} from NextNet`,
+        nextnet.releaseDomain.executeWithOptions(ctx.withSummary(resellerCallOptions, `Remove ${previous.domain} from NextNet if an interrupted registration made it`), [
+          { domain: previous.domain, domainId: null, clientEmail: previous.client.email },
+        ]),
+      );
+      return;
+    }
     await ctx.call(
       `Removing ${old.host} from NextNet`,
       nextnet.releaseDomain.executeWithOptions(ctx.withSummary(resellerCallOptions, `Remove ${old.host} from NextNet (corrected on retry)`), [{ domainId: old.domainId, domain: old.host }]),
