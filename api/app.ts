@@ -21,7 +21,12 @@ import { TemporalCalls } from './temporal-calls.js';
 export const WEBHOOK_BODY_LIMIT_BYTES = 64 * 1024;
 
 export interface ApiDependencies {
-  config: Pick<Config, 'webhookSecret' | 'opsApiToken' | 'availableServices' | 'defaultServices'> & OnboardingsConfig & Partial<Pick<Config, 'netlify' | 'dnsResolvers'>>;
+  config: Pick<Config, 'webhookSecret' | 'opsApiToken' | 'availableServices' | 'defaultServices'> &
+    OnboardingsConfig &
+    Partial<Pick<Config, 'netlify' | 'dnsResolvers'>> & {
+      /** Tests only: how long a registration attempt under way at a churn may still take (default: the call timeout). */
+      inFlightSettleMs?: number;
+    };
   temporal: Client;
   vault: SecretVault;
   logger: Logger;

@@ -10,6 +10,7 @@ import {
   reactivateClient,
   type OffboardingStatus,
 } from '../workflows/definitions.js';
+import { RESELLER_ATTEMPT_TIMEOUT_MS } from '../workflows/activity-options.js';
 import type { offboardClient } from '../workflows/offboarding.js';
 import { CrmClientId, NeedsAttention, OnboardingDomain, OnboardingStatus as OnboardingStatusKey } from '../workflows/search-attributes.js';
 import { HttpError } from './errors.js';
@@ -87,7 +88,7 @@ export class Offboardings {
   constructor(
     private readonly calls: TemporalCalls,
     private readonly onboardings: Onboardings,
-    private readonly config: Pick<Config, 'offboardingGraceMs'>,
+    private readonly config: Pick<Config, 'offboardingGraceMs'> & { /** Tests only: how long an attempt under way may take (default: the reseller call timeout). */ inFlightSettleMs?: number },
     private readonly logger: Logger,
   ) {}
 
@@ -137,6 +138,9 @@ export class Offboardings {
     if (!onboarding) return { offboardingId, onboardingId, status: 'nothing-to-offboard' };
 
     const { status } = onboarding;
+    const underWay = (name: string) => status.steps.some((step) => step.name === name && step.state === 'running');
+    const registrationUnderWay = status.registration === null && underWay('register');
+    const siteUnderWay = !status.netlify?.site && underWay('netlify-site');
     try {
       await this.calls.call(() =>
         this.calls.client.workflow.start<typeof offboardClient>(OFFBOARDING_WORKFLOW_TYPE, {
@@ -148,9 +152,16 @@ export class Offboardings {
               onboardingId,
               clientId,
               domain: status.domain,
-              registeredAtNextNet: status.registration !== null,
+              // A registration under way counts: its attempt may land after the onboarding is cancelled.
+              registeredAtNextNet: status.registration !== null || registrationUnderWay,
               domainId: status.registration?.domainId ?? null,
-              netlifySite: status.netlify?.site ? { id: status.netlify.site.id, name: status.netlify.site.name } : null,
+              clientEmail: status.client.email,
+              ...(registrationUnderWay || siteUnderWay ? { inFlightSettleMs: this.config.inFlightSettleMs ?? RESELLER_ATTEMPT_TIMEOUT_MS } : {}),
+              netlifySite: status.netlify?.site
+                ? { id: status.netlify.site.id, name: status.netlify.site.name }
+                : siteUnderWay
+                  ? { id: null, name: status.domain }
+                  : null,
               secretScope: status.secretScope ?? onboardingId,
               onboardingRunning: onboarding.description.status.name === 'RUNNING',
               graceMs: this.config.offboardingGraceMs,

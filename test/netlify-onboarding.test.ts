@@ -264,6 +264,22 @@ describe('churn and reactivation of a Netlify and NextNet client', () => {
     }
   });
 
+  it('a client who churns while its site is being created: the site that creation made is deleted', async () => {
+    const client = uniqueClient();
+    // Site creation answers slowly: the churn arrives while it is under way, and the site lands after the cancellation.
+    await stack.simulatorCall('POST', '/_simulator/netlify/faults', { route: 'create-site', kind: 'latency', latencyMs: 1_500, times: 1 });
+    await deliver(api, { ...clientCreatedEvent(client), data: { ...client, services: ['netlify'] } });
+    const onboardingId = `onboarding-${client.clientId}`;
+    const handle = stack.client.workflow.getHandle(onboardingId);
+    await eventually(async () => (await handle.query(getStatus)).steps.some((s) => s.name === 'netlify-site' && s.state === 'running'), { what: 'the site creation under way' });
+
+    const churned = await deliver(api, event('client.churned', { clientId: client.clientId }));
+    const { offboardingId } = (await churned.json()) as { offboardingId: string };
+    expect(await stack.client.workflow.getHandle(offboardingId).result()).toMatchObject({ status: 'offboarded', siteRemoval: 'removed' });
+    const sites = (await (await netlify('/sites?filter=all', TEST_NETLIFY_TOKEN)).json()) as { custom_domain: string | null }[];
+    expect(sites.filter((site) => site.custom_domain === client.domain)).toEqual([]);
+  });
+
   it('a reactivation within the grace period keeps the site and both secrets', async () => {
     await stack.whileDnsNeverVerifies(async () => {
       const client = uniqueClient();

@@ -219,6 +219,22 @@ describe('offboarding churned clients', () => {
     });
   });
 
+  it('a client who churns while its registration is under way: the domain that registration made is removed', async () => {
+    const client = uniqueClient();
+    // The registration answers slowly: the churn arrives while it is under way, and it lands after the cancellation.
+    await stack.simulatorCall('POST', '/_simulator/faults', { route: 'register', kind: 'latency', latencyMs: 1_500, times: 1 });
+    await deliver(api, clientCreatedEvent(client));
+    const onboardingId = `onboarding-${client.clientId}`;
+    await eventually(async () => (await statusOf(onboardingId)).steps?.some((s) => s.name === 'register' && s.state === 'running'), { what: 'the registration under way' });
+
+    const churned = await deliver(api, event('client.churned', { clientId: client.clientId }));
+    const { offboardingId } = (await churned.json()) as { offboardingId: string };
+    const offboarded = await stack.client.workflow.getHandle(offboardingId).result();
+    expect(offboarded).toMatchObject({ status: 'offboarded', onboardingCancelled: true, removal: 'removed' });
+    const [domain] = await simDomains(client.domain);
+    expect(domain?.removedAt).not.toBeNull();
+  });
+
   it('counts a domain NextNet no longer has as removed', async () => {
     const client = uniqueClient();
     await deliver(api, clientCreatedEvent(client));

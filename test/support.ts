@@ -284,7 +284,7 @@ export function deliver(api: { post(path: string, body: string, headers: Record<
 export async function startStackWithApis(options: { graceMs: number; defaultServices?: PlatformName[] }) {
   const stack = await startTestStack({ dnsVerifyAfterMs: 300 });
   const common = { temporal: stack.client, vault: stack.vault, taskQueue: stack.taskQueue, defaultServices: options.defaultServices };
-  const api = await serveApi({ ...common, offboardingGraceMs: 0 });
+  const api = await serveApi({ ...common, offboardingGraceMs: 0, inFlightSettleMs: 3_000 });
   const graceApi = await serveApi({ ...common, offboardingGraceMs: options.graceMs });
   return {
     stack,
@@ -309,6 +309,7 @@ export async function serveApi(options: {
   taskQueue: string;
   logger?: ReturnType<typeof createLogger>;
   offboardingGraceMs?: number;
+  inFlightSettleMs?: number;
   failedRetentionMs?: number;
   defaultServices?: PlatformName[];
   availableServices?: PlatformName[];
@@ -322,6 +323,7 @@ export async function serveApi(options: {
       temporal: { address: 'unused', namespace: 'default', taskQueue: options.taskQueue, startsOwnServer: false, workflowBundlePath: undefined, apiKey: undefined, tls: undefined },
       dns: { pollInitialMs: FAST_SETTINGS.dnsPollInitialMs, pollMaxMs: FAST_SETTINGS.dnsPollMaxMs, deadlineMs: FAST_SETTINGS.dnsDeadlineMs },
       offboardingGraceMs: options.offboardingGraceMs ?? 0,
+      ...(options.inFlightSettleMs !== undefined ? { inFlightSettleMs: options.inFlightSettleMs } : {}),
       ...(options.failedRetentionMs !== undefined ? { failedRetentionMs: options.failedRetentionMs } : {}),
     },
     temporal: options.temporal,

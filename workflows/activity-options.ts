@@ -1,8 +1,11 @@
 import { ActivityCancellationType, type ActivityOptions } from '@temporalio/workflow';
 
+/** How long one attempt of a reseller call may take; an attempt under way at a cancellation ends within it. */
+export const RESELLER_ATTEMPT_TIMEOUT_MS = 60_000;
+
 /** Reseller calls retry until they succeed; business rejections arrive as non-retryable failures. */
 export const resellerCallOptions: ActivityOptions = {
-  startToCloseTimeout: '1 minute',
+  startToCloseTimeout: RESELLER_ATTEMPT_TIMEOUT_MS,
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 };
 

@@ -215,8 +215,15 @@ export interface OffboardingInput {
   domainId: string | null;
   /** Whether the domain was registered with NextNet; absent in offboardings from before plans (then: `domain` set). */
   registeredAtNextNet?: boolean;
-  /** The client's Netlify site, when the onboarding created one. */
-  netlifySite?: { id: string; name: string } | null;
+  /** The client's Netlify site, when the onboarding created one (id null: its creation was under way at the churn). */
+  netlifySite?: { id: string | null; name: string } | null;
+  /** The client's email: a registration whose answer never came is looked up by host and removed only if it is this client's. */
+  clientEmail?: string;
+  /**
+   * A registration or a site creation was under way when the client churned: its attempt may still land after the onboarding is
+   * cancelled, so the removal waits at least this long after the churn (an attempt's timeout) before looking.
+   */
+  inFlightSettleMs?: number;
   /** Where the onboarding's secrets live in the vault; absent = the onboarding id. */
   secretScope?: string;
   /** Whether the onboarding was still running when the churn arrived, and so must be stopped. */

@@ -5,6 +5,7 @@ import {
   patched,
   setCurrentDetails,
   setHandler,
+  sleep,
   upsertMemo,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
@@ -75,8 +76,13 @@ export async function offboardClient(input: OffboardingInput): Promise<Offboardi
 
   enterPhase('removing');
   const registeredAtNextNet = input.registeredAtNextNet ?? input.domain !== null;
+  // A registration under way at the churn: wait out its attempt, so the lookup by host sees what it made.
+  const settleMs = Math.max(0, (input.inFlightSettleMs ?? 0) - input.graceMs);
+  if (settleMs > 0 && patched('offboarding-settle-in-flight')) await sleep(settleMs);
   status.removal = input.domain && registeredAtNextNet
-    ? await reseller.releaseDomain.executeWithOptions({ ...resellerCallOptions, summary: `Remove ${input.domain} from NextNet (client churned)` }, [{ domain: input.domain, domainId: input.domainId }])
+    ? await reseller.releaseDomain.executeWithOptions({ ...resellerCallOptions, summary: `Remove ${input.domain} from NextNet (client churned)` }, [
+        { domain: input.domain, domainId: input.domainId, ...(input.clientEmail ? { clientEmail: input.clientEmail } : {}) },
+      ])
     : 'nothing-registered';
   // Only offboardings of clients with a Netlify site have this step; earlier ones replay without it.
   if (input.netlifySite) {

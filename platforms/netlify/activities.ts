@@ -115,10 +115,13 @@ export function createNetlifyActivities(deps: NetlifyActivityDependencies) {
     },
 
     /** Deletes a churned client's site with the reseller token; a site already gone counts as removed. */
-    async deleteNetlifySite(input: { siteId: string; domain: string }): Promise<'removed' | 'already-gone'> {
+    /** Deletes a churned client's site; without its id (created while the client churned, answer unseen) the site is found by its custom domain. */
+    async deleteNetlifySite(input: { siteId: string | null; domain: string }): Promise<'removed' | 'already-gone'> {
       try {
-        const outcome = await netlify.client.deleteSite(input.siteId);
-        activityLogger(deps.logger).info({ siteId: input.siteId, domain: input.domain, outcome }, 'Netlify site deleted');
+        const siteId = input.siteId ?? (await netlify.client.listSites()).find((site) => site.customDomain === input.domain)?.id;
+        if (!siteId) return 'already-gone';
+        const outcome = await netlify.client.deleteSite(siteId);
+        activityLogger(deps.logger).info({ siteId, domain: input.domain, outcome }, 'Netlify site deleted');
         return outcome;
       } catch (err) {
         throw asRetryableFailure(err);
