@@ -25,3 +25,14 @@ export async function putWithRetries<T>(put: () => Promise<T>, log: Logger, atte
     }
   }
 }
+
+/** Heartbeats every `everyMs` while `work` runs, so Temporal sees a slow call is alive and a dead worker is noticed soon. */
+export async function withHeartbeats<T>(work: Promise<T>, everyMs = 5_000): Promise<T> {
+  const context = Context.current();
+  const timer = setInterval(() => context.heartbeat(), everyMs);
+  try {
+    return await work;
+  } finally {
+    clearInterval(timer);
+  }
+}

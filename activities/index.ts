@@ -6,8 +6,9 @@ import { SECRET_NAMES, type PlatformName } from '../platforms/catalog.js';
 import { agencyNameOf } from '../config/index.js';
 import type { SecretVault } from '../vault/index.js';
 import { FailureTypes, type ClientDetails } from '../workflows/definitions.js';
-import { activityLogger } from './context.js';
-import { isPermanentSmtpRejection, senderDomain, type Mailer } from './mailer.js';
+import { activityLogger, withHeartbeats } from './context.js';
+import { certainlyNotSent, isPermanentSmtpRejection, senderDomain, type Mailer } from './mailer.js';
+import { EMAIL_ATTEMPT_TIMEOUT_MS } from '../workflows/activity-options.js';
 import type { SentEmailLedger } from './sent-email-ledger.js';
 import { composeSignupEmail, escapeHtml } from './signup-email.js';
 
@@ -29,6 +30,12 @@ export interface ActivityDependencies extends PlatformClients {
   namespace?: string;
 }
 
+/**
+ * How long a claim on a send holds other attempts off: an attempt's timeout plus a margin. The SMTP limits end every
+ * send well within the attempt's timeout, so a claim older than this belongs to an attempt that is over.
+ */
+export const EMAIL_CLAIM_LEASE_MS = EMAIL_ATTEMPT_TIMEOUT_MS + 15_000;
+
 /** What every onboarding does whatever its plan: the signup email, alerts to ops, revoking secrets. */
 export function createSharedActivities(deps: ActivityDependencies) {
   const { vault, mailer } = deps;
@@ -42,11 +49,21 @@ export function createSharedActivities(deps: ActivityDependencies) {
       const messageId = `<signup.${onboardingId}.${recipientTag}@${senderDomain(deps.emailFrom)}>`;
       // A ledger that claims sends (PostgreSQL) records this attempt before it sends, so a crash in between stays
       // visible; its claim also says whether the email went out already. Other ledgers are only asked that.
-      const claim = deps.sentEmails.claim ? await deps.sentEmails.claim(messageId) : undefined;
+      const claim = deps.sentEmails.claim ? await deps.sentEmails.claim(messageId, { leaseMs: EMAIL_CLAIM_LEASE_MS }) : undefined;
       const earlier = claim ? (claim.state === 'sent' ? claim.sent : undefined) : await deps.sentEmails.find(messageId);
       if (earlier) {
         log.info({ messageId }, 'signup email was already sent by an earlier attempt; not sending it again');
         return earlier;
+      }
+      if (claim?.state === 'busy') {
+        // An earlier attempt (timed out as far as Temporal knows) may still be talking to the mail server: sending now
+        // could deliver the email twice. Ask again once its attempt has surely ended.
+        log.warn({ messageId, claimedAt: claim.claimedAt, claimedBy: claim.claimedBy, retryInMs: claim.retryInMs }, 'an earlier attempt may still be sending the signup email; waiting for it');
+        throw ApplicationFailure.create({
+          message: `an earlier attempt at this email (since ${claim.claimedAt}) may still be talking to the mail server; trying again in ${Math.ceil(claim.retryInMs / 1000)} s`,
+          type: FailureTypes.emailSendInProgress,
+          nextRetryDelay: claim.retryInMs,
+        });
       }
       if (claim?.state === 'claimed' && claim.earlierClaimedAt) {
         // An earlier attempt claimed this send and never recorded it: it may have crashed inside the SMTP exchange,
@@ -66,8 +83,10 @@ export function createSharedActivities(deps: ActivityDependencies) {
         agencyName: deps.agencyName ?? agencyNameOf(deps.emailFrom),
       });
       try {
-        await mailer.send({ to: client.email, ...content, messageId, ...(deps.emailReplyTo ? { replyTo: deps.emailReplyTo } : {}) });
+        await withHeartbeats(mailer.send({ to: client.email, ...content, messageId, ...(deps.emailReplyTo ? { replyTo: deps.emailReplyTo } : {}) }));
       } catch (err) {
+        // Certainly not taken (refused, or never connected): the next attempt need not wait out this one's claim.
+        if (certainlyNotSent(err)) await deps.sentEmails.release?.(messageId).catch(() => undefined);
         if (isPermanentSmtpRejection(err)) {
           throw ApplicationFailure.nonRetryable(`the mail server refused the signup email: ${(err as Error).message}`, FailureTypes.emailRejected);
         }

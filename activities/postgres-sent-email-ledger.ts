@@ -32,7 +32,11 @@ export class PostgresSentEmailLedger implements SentEmailLedger {
     );
   }
 
-  async claim(messageId: string): Promise<EmailClaim> {
+  /**
+   * Claims a send. With `leaseMs`, a claim younger than that is another attempt's, which may still be talking to the
+   * mail server: the answer is `busy` rather than a second, overlapping send.
+   */
+  async claim(messageId: string, options: { leaseMs?: number } = {}): Promise<EmailClaim> {
     return this.database.transaction(async (client) => {
       const fresh = await client.query<{ claimed_at: Date }>(
         `INSERT INTO sent_emails (message_id, state, claimed_at, claimed_by, attempts) VALUES ($1, 'claimed', now(), $2, 1)
@@ -47,6 +51,11 @@ export class PostgresSentEmailLedger implements SentEmailLedger {
       );
       const earlier = rows[0]!;
       if (earlier.state === 'sent') return { state: 'sent' as const, sent: { messageId, sentAt: earlier.sent_at!.toISOString() } };
+      if (options.leaseMs && earlier.claimed_at) {
+        const { rows: [age] } = await client.query<{ ms: number }>('SELECT (extract(epoch FROM now() - $1::timestamptz) * 1000)::float8 AS ms', [earlier.claimed_at]);
+        const retryInMs = Math.ceil(options.leaseMs - age!.ms);
+        if (retryInMs > 0) return { state: 'busy' as const, claimedAt: earlier.claimed_at.toISOString(), claimedBy: earlier.claimed_by, retryInMs };
+      }
       const renewed = await client.query<{ claimed_at: Date; attempts: number }>(
         `UPDATE sent_emails SET claimed_at = now(), claimed_by = $2, attempts = attempts + 1
           WHERE message_id = $1 RETURNING claimed_at, attempts`,
@@ -61,6 +70,11 @@ export class PostgresSentEmailLedger implements SentEmailLedger {
         ...(earlier.claimed_by ? { earlierClaimedBy: earlier.claimed_by } : {}),
       };
     });
+  }
+
+  /** The send certainly did not happen (the server refused, or no connection): the claim no longer holds anyone off. */
+  async release(messageId: string): Promise<void> {
+    await this.database.query("UPDATE sent_emails SET claimed_at = NULL WHERE message_id = $1 AND state = 'claimed'", [messageId]);
   }
 
   /** Sends claimed at least `olderThanMs` ago and never recorded as sent, oldest first: for ops to check by hand. */

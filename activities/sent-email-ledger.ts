@@ -20,11 +20,15 @@ export interface SentEmailLedger {
    * Answers `sent` when the message was already recorded (do not send again); otherwise the claim is the caller's,
    * with `earlierClaimedAt` set when an earlier attempt claimed it and never recorded the send (it may have gone out).
    */
-  claim?(messageId: string): Promise<EmailClaim>;
+  claim?(messageId: string, options?: { leaseMs?: number }): Promise<EmailClaim>;
+  /** Optional, with `claim`: gives a claim up when the send certainly did not happen, so the next attempt need not wait out its lease. */
+  release?(messageId: string): Promise<void>;
 }
 
 export type EmailClaim =
   | { state: 'sent'; sent: SentEmail }
+  /** Another attempt claimed it less than the lease ago and may still be sending: wait `retryInMs`, then ask again. */
+  | { state: 'busy'; claimedAt: string; claimedBy: string | null; retryInMs: number }
   | { state: 'claimed'; claimedAt: string; attempts: number; earlierClaimedAt?: string; earlierClaimedBy?: string };
 
 /** One fsynced file per message, under DATA_DIR; workers that share the ledger must share the directory. */

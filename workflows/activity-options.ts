@@ -9,9 +9,14 @@ export const resellerCallOptions: ActivityOptions = {
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 };
 
+/** How long one attempt at the signup email may take; the SMTP limits (activities/mailer.ts) end a send well within it. */
+export const EMAIL_ATTEMPT_TIMEOUT_MS = 60_000;
+
 /** Mail servers recover more slowly than APIs: a gentler backoff, still without a limit. */
 export const mailOptions: ActivityOptions = {
-  startToCloseTimeout: '1 minute',
+  startToCloseTimeout: EMAIL_ATTEMPT_TIMEOUT_MS,
+  // The send heartbeats: a worker that died mid-send is noticed in seconds, not at the end of the minute.
+  heartbeatTimeout: '20 seconds',
   retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes' },
 };
 

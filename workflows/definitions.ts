@@ -264,5 +264,7 @@ export const FailureTypes = {
   domainOwnedElsewhere: 'DomainOwnedElsewhere',
   domainRemoved: 'DomainRemoved',
   emailRejected: 'EmailRejected',
+  /** Retryable: an earlier attempt at the same email may still be sending. */
+  emailSendInProgress: 'EmailSendInProgress',
   siteRemoved: 'SiteRemoved',
 } as const;
