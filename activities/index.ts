@@ -9,6 +9,7 @@ import { FailureTypes, type ClientDetails } from '../workflows/definitions.js';
 import { activityLogger, withHeartbeats } from './context.js';
 import { certainlyNotSent, isPermanentSmtpRejection, senderDomain, type Mailer } from './mailer.js';
 import { EMAIL_ATTEMPT_TIMEOUT_MS } from '../workflows/activity-options.js';
+import type { DomainHolders } from './domain-holders.js';
 import type { SentEmailLedger } from './sent-email-ledger.js';
 import { composeSignupEmail, escapeHtml } from './signup-email.js';
 
@@ -28,6 +29,8 @@ export interface ActivityDependencies extends PlatformClients {
   temporalUiUrl?: string;
   /** The Temporal namespace the workflows run in (for that link); default 'default'. */
   namespace?: string;
+  /** Which onboardings hold a domain (Temporal's visibility): names the first onboarding of a duplicate client. */
+  domainHolders?: DomainHolders;
 }
 
 /**

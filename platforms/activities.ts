@@ -4,6 +4,7 @@
  * though the intake never starts an onboarding that needs them.
  */
 import type { Logger } from 'pino';
+import type { DomainHolders } from '../activities/domain-holders.js';
 import type { SecretVault } from '../vault/index.js';
 import { createNetlifyActivities, type NetlifySettings } from './netlify/activities.js';
 import { createNextNetActivities } from './nextnet/activities.js';
@@ -14,7 +15,7 @@ export interface PlatformClients {
   netlify: NetlifySettings | undefined;
 }
 
-export function createPlatformActivities(deps: PlatformClients & { vault: SecretVault; logger: Logger }) {
+export function createPlatformActivities(deps: PlatformClients & { vault: SecretVault; logger: Logger; domainHolders?: DomainHolders }) {
   return {
     ...createNextNetActivities({ ...deps, nextnet: configured('nextnet', deps.nextnet) }),
     ...createNetlifyActivities({ ...deps, netlify: configured('netlify', deps.netlify) }),

@@ -210,6 +210,23 @@ describe('the onboarding workflow, on a real Temporal dev server', () => {
     }
   });
 
+  it('a duplicate client in the CRM (same domain and email, another client id) fails naming the first onboarding, not as a lost key', async () => {
+    const first = uniqueClient({ cms: 'wordpress' });
+    const firstRun = await stack.startOnboarding(first);
+    expect((await firstRun.result()).status).toBe('completed');
+
+    const duplicate = { ...uniqueClient({ cms: 'wordpress' }), domain: first.domain, email: first.email };
+    const handle = await stack.startOnboarding(duplicate, { failedRetentionMs: 600_000 });
+    const status = await eventually(async () => {
+      const s = await handle.query(getStatus);
+      return s.status === 'failed' && s;
+    }, { what: 'the failure' });
+    expect(status.failure?.type).toBe('DomainAlreadyOnboarded');
+    expect(status.failure?.reason).toContain(`${first.domain} is already onboarded as ${firstRun.workflowId}`);
+    expect(status.needsAttention?.items.map((i) => i.code)).toEqual(['failed']);
+    await handle.cancel();
+  });
+
   it('closes as failed with NextNet reason once nobody acted within the retention', async () => {
     const client = uniqueClient();
     await stack.simulatorCall('POST', '/_simulator/faults', { route: 'register', kind: 'status', status: 400, times: 1 });

@@ -11,6 +11,7 @@ import { inject } from 'vitest';
 import { freePort } from './free-port.js';
 
 export { freePort };
+import { domainHoldersFrom } from '../activities/domain-holders.js';
 import { createActivities } from '../activities/index.js';
 import { createApp } from '../api/app.js';
 import { BUSINESS_HISTOGRAM_BUCKETS, createSiteCreationWorker } from '../worker/index.js';
@@ -90,7 +91,7 @@ export function uniqueClient(overrides: Partial<ClientDetails> = {}): ClientDeta
 }
 
 /** The real activities, wired to a simulator (both platforms and its DNS server), a mailer, a vault and a data directory of the test's own. */
-export function testActivities(options: { simulator: RunningSimulator; vault: SecretVault; mailer: Mailer; logger: Logger; dataDir: string; opsAlertTo?: string; emailReplyTo?: string }) {
+export function testActivities(options: { simulator: RunningSimulator; vault: SecretVault; mailer: Mailer; logger: Logger; dataDir: string; opsAlertTo?: string; emailReplyTo?: string; temporal?: Client }) {
   return createActivities({
     nextnet: new NextNetClient({ baseUrl: options.simulator.baseUrl, apiKey: TEST_RESELLER_KEY, timeoutMs: 2_000 }),
     netlify: {
@@ -110,6 +111,7 @@ export function testActivities(options: { simulator: RunningSimulator; vault: Se
     opsAlertTo: options.opsAlertTo,
     temporalUiUrl: 'http://127.0.0.1:8233',
     namespace: 'default',
+    ...(options.temporal ? { domainHolders: domainHoldersFrom(options.temporal) } : {}),
   });
 }
 
@@ -157,7 +159,9 @@ export async function startTestStack(options: { dnsVerifyAfterMs?: number | null
   const taskQueue = `onboarding-test-${Math.random().toString(36).slice(2, 10)}`;
 
   const nativeConnection = await NativeConnection.connect({ address: temporalAddress });
-  const activities = testActivities({ simulator, vault, mailer, logger, dataDir, opsAlertTo: 'ops@agency.test' });
+  const connection = await Connection.connect({ address: temporalAddress });
+  const client = new Client({ connection });
+  const activities = testActivities({ simulator, vault, mailer, logger, dataDir, opsAlertTo: 'ops@agency.test', temporal: client });
   const worker = await Worker.create({
     connection: nativeConnection,
     taskQueue,
@@ -167,8 +171,6 @@ export async function startTestStack(options: { dnsVerifyAfterMs?: number | null
   });
   const siteWorker = await createSiteCreationWorker({ connection: nativeConnection, taskQueue, activities, perMinute: options.siteCreatesPerMinute ?? 6_000 });
   const workerRun = Promise.all([worker.run(), siteWorker.run()]);
-  const connection = await Connection.connect({ address: temporalAddress });
-  const client = new Client({ connection });
 
   const simulatorCall = async (method: string, urlPath: string, body?: unknown): Promise<unknown> => {
     const response = await fetch(`${simulator.url}${urlPath}`, {

@@ -2,6 +2,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel, type WorkerOptions } from '@temporalio/worker';
 import type { Logger } from 'pino';
+import { Client, Connection } from '@temporalio/client';
+import { domainHoldersFrom } from '../activities/domain-holders.js';
 import { createActivities } from '../activities/index.js';
 import { createSmtpMailer } from '../activities/mailer.js';
 import { NetlifyClient } from '../platforms/netlify/client.js';
@@ -41,6 +43,9 @@ export interface OnboardingWorkers {
 export async function createOnboardingWorker(options: OnboardingWorkerOptions): Promise<OnboardingWorkers> {
   const { config, logger } = options;
   const mailer = createSmtpMailer(config.email.smtpUrl, config.email.from, { fromName: config.email.agencyName });
+  // A client of its own, for the rare look-ups activities make in Temporal's visibility (a duplicate client's domain).
+  const lookupConnection = await Connection.connect(temporalConnectionOptions(config.temporal));
+  const lookups = new Client({ connection: lookupConnection, namespace: config.temporal.namespace });
   const available = new Set(config.availableServices);
   const activities = createActivities({
     nextnet: available.has('nextnet') ? new NextNetClient({ baseUrl: config.reseller.apiUrl, apiKey: config.reseller.apiKey, timeoutMs: config.reseller.timeoutMs }) : undefined,
@@ -63,6 +68,7 @@ export async function createOnboardingWorker(options: OnboardingWorkerOptions): 
     opsAlertTo: config.email.opsAlertTo,
     temporalUiUrl: config.temporal.uiUrl,
     namespace: config.temporal.namespace,
+    domainHolders: domainHoldersFrom(lookups),
   });
   const workflowSource: Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> = options.workflowBundlePath
     ? { workflowBundle: { codePath: options.workflowBundlePath } }
@@ -85,7 +91,10 @@ export async function createOnboardingWorker(options: OnboardingWorkerOptions): 
     shutdown: () => {
       for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
     },
-    close: () => mailer.close(),
+    close: () => {
+      mailer.close();
+      void lookupConnection.close();
+    },
   };
 }
 

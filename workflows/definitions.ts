@@ -262,6 +262,8 @@ export const reactivateClient = defineSignal<[{ at: string }]>('reactivateClient
 export const FailureTypes = {
   resellerRejected: 'ResellerRejected',
   domainOwnedElsewhere: 'DomainOwnedElsewhere',
+  /** Another onboarding of this engine holds the domain (a duplicate client record in the CRM). */
+  domainAlreadyOnboarded: 'DomainAlreadyOnboarded',
   domainRemoved: 'DomainRemoved',
   emailRejected: 'EmailRejected',
   /** Retryable: an earlier attempt at the same email may still be sending. */

@@ -1,6 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from 'pino';
 import { activityLogger, putWithRetries } from '../../activities/context.js';
+import type { DomainHolders } from '../../activities/domain-holders.js';
 import type { SecretVault } from '../../vault/index.js';
 import { FailureTypes, type ClientDetails, type RegistrationOutcome } from '../../workflows/definitions.js';
 import { asRetryableFailure } from '../api-errors.js';
@@ -11,6 +12,8 @@ export interface NextNetActivityDependencies {
   nextnet: NextNetClient;
   vault: SecretVault;
   logger: Logger;
+  /** Which onboardings hold a domain: tells a duplicate client in the CRM from a registration whose key was lost. */
+  domainHolders?: DomainHolders;
 }
 
 export interface VerificationCheck {
@@ -81,6 +84,16 @@ export function createNextNetActivities(deps: NextNetActivityDependencies) {
           );
         }
         const keyKept = await vault.has(keyRef);
+        if (!keyKept && deps.domainHolders) {
+          // Registered for this email, but not by this onboarding: a second record of the same client in the CRM.
+          const others = (await deps.domainHolders(client.domain).catch(() => [])).filter((id) => id !== onboardingId && id !== input.secretScope);
+          if (others.length > 0) {
+            throw ApplicationFailure.nonRetryable(
+              `${client.domain} is already onboarded as ${others[0]}, whose vault entry holds its WordPress key: this client is probably a duplicate record in the CRM (merge it there, then cancel this onboarding)`,
+              FailureTypes.domainAlreadyOnboarded,
+            );
+          }
+        }
         log.warn({ domainId: listed.id, wordpressKeyInVault: keyKept }, 'domain was already registered by an earlier attempt');
         return {
           domainId: listed.id,
