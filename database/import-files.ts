@@ -179,3 +179,12 @@ async function audit(client: PoolClient, ref: { onboardingId: string; name: stri
     [ref.onboardingId, ref.name, outcome, origin],
   );
 }
+
+/**
+ * A worker's or API's start with DATABASE_URL: file state left under DATA_DIR by an earlier version moves into
+ * PostgreSQL, once per database (the first process to start does it; the others find it done). The log says what moved.
+ */
+export async function importFileStateAtStart(options: { dataDir: string; vaultKey: () => Promise<Buffer>; database: Database; logger: Logger }): Promise<FileStateImport> {
+  const dataDir = path.resolve(options.dataDir);
+  return importFileState({ dataDir, vaultKey: await options.vaultKey(), database: options.database, logger: options.logger });
+}

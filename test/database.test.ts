@@ -1,8 +1,9 @@
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { FileSentEmailLedger } from '../activities/sent-email-ledger.js';
 import { PostgresSentEmailLedger } from '../activities/postgres-sent-email-ledger.js';
 import { createLogger } from '../config/logger.js';
@@ -11,7 +12,7 @@ import { loadMigrations, MIGRATIONS_DIR, openDatabase, type Database } from '../
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../scripts/postgres.js';
 import { FileVault, PostgresVault, SecretRevokedError, type SecretRef } from '../vault/index.js';
 import { freePort } from './free-port.js';
-import { capturedLogger } from './support.js';
+import { capturedLogger, eventually } from './support.js';
 
 const silent = createLogger({ level: 'silent' });
 const audit = { actor: 'test-suite', purpose: 'checking the import' };
@@ -177,6 +178,40 @@ describe('importing the file state', () => {
     await fresh.database.migrate();
     return fresh.database;
   }
+
+  it.each(['api', 'worker'])('the %s process imports it when it starts with DATABASE_URL, and says in its log what it moved', async (processName) => {
+    const dataDir = await fileState();
+    const { url: databaseUrl, database } = await freshDatabase();
+    const child = spawn(process.execPath, ['--import', 'tsx', `${processName}/main.ts`], {
+      cwd: path.resolve(import.meta.dirname, '..'),
+      env: {
+        PATH: process.env.PATH,
+        DATABASE_URL: databaseUrl,
+        DATA_DIR: dataDir,
+        VAULT_KEY: key.toString('base64'),
+        TEMPORAL_ADDRESS: inject('temporalAddress'),
+        TEMPORAL_TASK_QUEUE: `import-test-${randomBytes(4).toString('hex')}`,
+        PORT: String(await freePort()),
+        WORKER_METRICS_ADDRESS: `127.0.0.1:${await freePort()}`,
+        LOG_LEVEL: 'info',
+        LOG_FORMAT: 'json',
+        WORKFLOW_BUNDLE_PATH: inject('workflowBundlePath'),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    try {
+      await eventually(async () => /"msg":"(API listening|worker started)"/.test(output), { timeoutMs: 60_000, what: `the ${processName} to start: ${output}` });
+    } finally {
+      child.kill('SIGTERM');
+    }
+    const moved = output.split('\n').find((line) => line.includes('moved into PostgreSQL'));
+    expect(JSON.parse(moved!)).toMatchObject({ secrets: 2, revokedSecrets: 1, sentEmails: 2 });
+    expect(await new PostgresVault({ database, key, logger: silent }).reveal(acme, audit)).toBe('nn_wp_acme_secret_value');
+    expect(output).not.toContain('nn_wp_acme_secret_value');
+  });
 
   it('moves the vault (sealed anew, revocations kept) and the ledger into PostgreSQL, then deletes the moved files', async () => {
     const dataDir = await fileState();

@@ -2,7 +2,8 @@ import { PostgresSentEmailLedger } from '../activities/postgres-sent-email-ledge
 import { loadConfigOrExit } from '../config/index.js';
 import { createLogger } from '../config/logger.js';
 import { openDatabase } from '../database/index.js';
-import { openVault } from '../vault/index.js';
+import { importFileStateAtStart } from '../database/import-files.js';
+import { openVault, resolveVaultKey } from '../vault/index.js';
 import { configureTemporalRuntime, connectWorker, createOnboardingWorker } from './index.js';
 
 // The worker drains on SIGINT/SIGTERM by itself (shutdownGraceTime), so run() returning is the clean exit.
@@ -15,6 +16,8 @@ const database = config.databaseUrl ? openDatabase(config.databaseUrl, logger, {
 try {
   // Safe when many workers and APIs start at once: one migrates, the others wait and find nothing left to do.
   await database?.migrate();
+  // A vault and ledger left in files by an earlier version move into PostgreSQL, once (the log says what moved).
+  if (database) await importFileStateAtStart({ dataDir: config.dataDir, vaultKey: async () => (await resolveVaultKey(config)).key, database, logger });
   const { vault } = await openVault(config, logger, database);
   const connection = await connectWorker(config);
   const workers = await createOnboardingWorker({
