@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { createPlatformActivities, type PlatformClients } from '../platforms/activities.js';
 import { SECRET_NAMES, type PlatformName } from '../platforms/catalog.js';
 import { agencyNameOf } from '../config/index.js';
+import { createCrmActivities, type CrmActivityDependencies } from '../crm/activities.js';
 import type { SecretVault } from '../vault/index.js';
 import { FailureTypes, type ClientDetails } from '../workflows/definitions.js';
 import { activityLogger, withHeartbeats } from './context.js';
@@ -14,6 +15,8 @@ import type { SentEmailLedger } from './sent-email-ledger.js';
 import { composeSignupEmail, escapeHtml } from './signup-email.js';
 
 export interface ActivityDependencies extends PlatformClients {
+  /** The CRM APIs this worker can call (the client's record, progress written back); absent: none. */
+  crms?: CrmActivityDependencies['crms'];
   vault: SecretVault;
   mailer: Mailer;
   sentEmails: SentEmailLedger;
@@ -157,9 +160,9 @@ export function createSharedActivities(deps: ActivityDependencies) {
 
 export type SharedActivities = ReturnType<typeof createSharedActivities>;
 
-/** Every activity the worker serves: the shared ones and each configured platform's. */
+/** Every activity the worker serves: the shared ones, each configured platform's and the CRMs'. */
 export function createActivities(deps: ActivityDependencies) {
-  return { ...createSharedActivities(deps), ...createPlatformActivities(deps) };
+  return { ...createSharedActivities(deps), ...createPlatformActivities(deps), ...createCrmActivities({ crms: deps.crms ?? {}, logger: deps.logger }) };
 }
 
 export type OnboardingActivities = ReturnType<typeof createActivities>;

@@ -53,8 +53,10 @@ export function createSmtpMailer(smtpUrl: string, from: string, options: SmtpMai
   // nodemailer quotes or encodes the display name as the header needs.
   const sender = options.fromName ? { name: options.fromName, address: senderAddress(from) } : from;
   const timeouts = { ...SMTP_TIMEOUTS, ...options.timeouts };
+  // Pooled: a worker keeps a few SMTP connections open and sends many messages on each, instead of opening one
+  // (TCP, greeting, EHLO, TLS, AUTH) per message; `?pool=false` in SMTP_URL turns it off (README, Production).
   const transport: Transporter = nodemailer.createTransport(
-    { url: smtpUrl, connectionTimeout: timeouts.connectionMs, greetingTimeout: timeouts.greetingMs, socketTimeout: timeouts.socketMs },
+    { url: smtpUrl, pool: true, connectionTimeout: timeouts.connectionMs, greetingTimeout: timeouts.greetingMs, socketTimeout: timeouts.socketMs },
     { from: sender },
   );
   return {

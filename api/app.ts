@@ -1,4 +1,3 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
@@ -7,15 +6,19 @@ import type { Config } from '../config/index.js';
 import { SECRET_NAMES, SECRETS } from '../platforms/catalog.js';
 import type { NetlifyClient } from '../platforms/netlify/client.js';
 import { SecretRevokedError, VaultEntryUnreadableError, type SecretVault } from '../vault/index.js';
+import { createCodecRouter } from './codec-server.js';
+import { crmWebhookIntake } from './crm-intake.js';
 import { CrmEvent } from './crm-events.js';
-import { errorHandler, fieldProblems, HttpError } from './errors.js';
+import { errorHandler, HttpError } from './errors.js';
 import { createApiMetrics, type ApiMetrics } from './metrics.js';
 import { Offboardings, isOffboardingId } from './offboardings.js';
 import { OnboardingListing } from './onboarding-list.js';
+import { bearerToken } from './ops-token.js';
 import { Onboardings, type OnboardingsConfig } from './onboardings.js';
 import { apiDocs, expressRoutes } from './openapi.js';
 import { AuditQuery, CancelRequest, ListOnboardingsQuery, RetryRequest, StoreSecretRequest } from './ops-schemas.js';
 import { createResellerRouter, sinceDate } from './reseller.js';
+import { validated } from './request-schemas.js';
 import { TemporalCalls } from './temporal-calls.js';
 
 export const WEBHOOK_BODY_LIMIT_BYTES = 64 * 1024;
@@ -23,7 +26,7 @@ export const WEBHOOK_BODY_LIMIT_BYTES = 64 * 1024;
 export interface ApiDependencies {
   config: Pick<Config, 'webhookSecret' | 'opsApiToken' | 'availableServices' | 'defaultServices'> &
     OnboardingsConfig &
-    Partial<Pick<Config, 'netlify' | 'dnsResolvers'>> & {
+    Partial<Pick<Config, 'netlify' | 'dnsResolvers' | 'crmIntake'>> & {
       /** Tests only: how long a registration attempt under way at a churn may still take (default: the call timeout). */
       inFlightSettleMs?: number;
     };
@@ -45,8 +48,8 @@ export function createApp(deps: ApiDependencies): express.Express {
   const listing = new OnboardingListing(calls);
   const webhook = new Webhook(config.webhookSecret);
   const metrics = deps.metrics ?? createApiMetrics();
-  const docs = apiDocs();
   const app = express();
+  const docs = apiDocs(app);
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
   app.use(requestLog(logger));
@@ -68,26 +71,10 @@ export function createApp(deps: ApiDependencies): express.Express {
   app.get('/metrics', metrics.serve);
   app.get('/openapi.json', docs.openApiJson);
   app.get('/docs', docs.page);
+  app.use('/docs/assets', docs.assets);
 
-  app.post('/webhooks/crm', metrics.countWebhooks, express.raw({ type: () => true, limit: WEBHOOK_BODY_LIMIT_BYTES }), async (req: Request, res: Response) => {
-    const raw: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    try {
-      webhook.verify(raw, req.headers as Record<string, string>, { jsonParse: false });
-    } catch (err) {
-      const reason = err instanceof WebhookVerificationError ? err.message : 'signature could not be checked';
-      throw new HttpError(401, 'invalid_signature', `webhook signature rejected: ${reason.toLowerCase()} (Standard Webhooks, headers webhook-id, webhook-timestamp, webhook-signature)`);
-    }
-    let body: unknown;
-    try {
-      body = JSON.parse(raw.toString('utf8'));
-    } catch {
-      throw new HttpError(400, 'malformed_json', 'request body is not valid JSON');
-    }
-    metrics.noteWebhook(res, { type: (body as { type?: unknown } | null)?.type });
-    const parsed = CrmEvent.safeParse(body);
-    if (!parsed.success) throw new HttpError(400, 'invalid_payload', 'the webhook payload is invalid', fieldProblems(parsed.error));
-
-    const event = parsed.data;
+  const signedDelivery = [metrics.countWebhooks, express.raw({ type: () => true, limit: WEBHOOK_BODY_LIMIT_BYTES }), standardWebhookJson(webhook, metrics)];
+  app.post('/webhooks/crm', signedDelivery, validated({ body: CrmEvent }, { code: 'invalid_payload', message: 'the webhook payload is invalid' }, async ({ body: event }, req, res) => {
     const log = logger.child({ deliveryId: req.get('webhook-id'), eventType: event.type, clientId: event.data.clientId });
     switch (event.type) {
       case 'client.created': {
@@ -117,7 +104,10 @@ export function createApp(deps: ApiDependencies): express.Express {
         return;
       }
     }
-  });
+  }));
+
+  // The CRMs' own webhooks, each checked its CRM's way (HubSpot signature v3, Pipedrive Basic auth, HighLevel Ed25519).
+  app.post('/webhooks/:source', metrics.countWebhooks, express.raw({ type: () => true, limit: WEBHOOK_BODY_LIMIT_BYTES }), crmWebhookIntake({ config, onboardings, metrics, logger }));
 
   const ops = express.Router();
   // Remembered for the request log line, so it too names the onboarding (and its workflow) it was about.
@@ -130,11 +120,9 @@ export function createApp(deps: ApiDependencies): express.Express {
   const actorOf = (req: Request) => `ops-api token holder${req.get('x-ops-actor') ? ` (${req.get('x-ops-actor')})` : ''} from ${req.ip}`;
   const idOf = (req: Request): string => String(req.params.onboardingId);
 
-  ops.get('/onboardings', async (req, res) => {
-    const query = ListOnboardingsQuery.safeParse(req.query);
-    if (!query.success) throw new HttpError(400, 'invalid_query', 'the list query is invalid', fieldProblems(query.error));
-    res.json(await listing.list(query.data));
-  });
+  ops.get('/onboardings', validated({ query: ListOnboardingsQuery }, { code: 'invalid_query', message: 'the list query is invalid' }, async ({ query }, _req, res) => {
+    res.json(await listing.list(query));
+  }));
 
   // Offboardings share the path: `offboarding-<clientId>` reads the client's offboarding.
   ops.get('/onboardings/:onboardingId', async (req, res) => {
@@ -142,18 +130,14 @@ export function createApp(deps: ApiDependencies): express.Express {
     res.json(isOffboardingId(id) ? await offboardings.view(id) : await onboardings.view(id));
   });
 
-  ops.post('/onboardings/:onboardingId/retry', async (req, res) => {
-    const request = RetryRequest.safeParse(req.body ?? {});
-    if (!request.success) throw new HttpError(400, 'invalid_retry', 'the retry request is invalid', fieldProblems(request.error));
-    res.status(202).json(await onboardings.retry(idOf(req), request.data, actorOf(req)));
-  });
+  ops.post('/onboardings/:onboardingId/retry', validated({ body: RetryRequest }, { code: 'invalid_retry', message: 'the retry request is invalid' }, async ({ body }, req, res) => {
+    res.status(202).json(await onboardings.retry(idOf(req), body, actorOf(req)));
+  }));
 
-  ops.post('/onboardings/:onboardingId/cancel', async (req, res) => {
-    const request = CancelRequest.safeParse(req.body ?? {});
-    if (!request.success) throw new HttpError(400, 'invalid_cancel', 'the cancel request is invalid', fieldProblems(request.error));
-    await onboardings.cancel(idOf(req), request.data.reason, actorOf(req));
+  ops.post('/onboardings/:onboardingId/cancel', validated({ body: CancelRequest }, { code: 'invalid_cancel', message: 'the cancel request is invalid' }, async ({ body }, req, res) => {
+    await onboardings.cancel(idOf(req), body.reason, actorOf(req));
     res.status(202).json({ onboardingId: idOf(req), status: 'cancelling' });
-  });
+  }));
 
   ops.post('/onboardings/:onboardingId/dns-check', async (req, res) => {
     await onboardings.checkDnsNow(idOf(req));
@@ -187,26 +171,22 @@ export function createApp(deps: ApiDependencies): express.Express {
   });
 
   // After "WordPress key lost": ops regenerate the key in NextNet's dashboard, store it here, then retry.
-  ops.put('/onboardings/:onboardingId/secrets/:secretName', async (req, res) => {
+  ops.put('/onboardings/:onboardingId/secrets/:secretName', validated({ body: StoreSecretRequest }, { code: 'invalid_secret', message: 'the secret is invalid' }, async ({ body }, req, res) => {
     const secret = secretOf(req);
-    const request = StoreSecretRequest.safeParse(req.body ?? {});
-    if (!request.success) throw new HttpError(400, 'invalid_secret', 'the secret is invalid', fieldProblems(request.error));
     const scope = await onboardings.secretScopeOf(idOf(req)); // 404 for an unknown onboarding
     let outcome: 'created' | 'unchanged' | 'replaced';
     try {
-      ({ outcome } = await vault.put({ onboardingId: scope, name: secret.name }, request.data.value, { actor: actorOf(req), purpose: 'ops endpoint' }));
+      ({ outcome } = await vault.put({ onboardingId: scope, name: secret.name }, body.value, { actor: actorOf(req), purpose: 'ops endpoint' }));
     } catch (err) {
       if (err instanceof SecretRevokedError) throw new HttpError(410, 'secret_revoked', err.message);
       throw err;
     }
     logger.info({ audit: 'secret.write', onboardingId: idOf(req), secretName: secret.name, actor: actorOf(req), outcome }, `${secret.label} stored by ops`);
     res.status(outcome === 'created' ? 201 : 200).json({ onboardingId: idOf(req), secret: secret.name, outcome });
-  });
+  }));
 
   // The vault's audit trail: who read, wrote or revoked which secret, when, and how it ended; never a value.
-  ops.get('/audit', async (req, res) => {
-    const query = AuditQuery.safeParse(req.query);
-    if (!query.success) throw new HttpError(400, 'invalid_query', 'the audit query is invalid', fieldProblems(query.error));
+  ops.get('/audit', validated({ query: AuditQuery }, { code: 'invalid_query', message: 'the audit query is invalid' }, async ({ query }, _req, res) => {
     if (!vault.listAudit) {
       throw new HttpError(
         404,
@@ -214,16 +194,19 @@ export function createApp(deps: ApiDependencies): express.Express {
         'this engine keeps its secrets in the file vault, which writes its audit lines to the log only; the audit trail is kept in PostgreSQL: set DATABASE_URL (or run `npm start`, which uses its embedded PostgreSQL)',
       );
     }
-    const { onboardingId, since, limit } = query.data;
+    const { onboardingId, since, limit } = query;
     const items = await vault.listAudit({ onboardingId, since: since === undefined ? undefined : sinceDate(since, new Date()), limit });
     res.setHeader('Cache-Control', 'no-store');
     res.json({ items });
-  });
+  }));
 
   if (config.netlify) {
     ops.use('/reseller', createResellerRouter({ netlify: deps.netlify, config: { netlify: config.netlify, dnsResolvers: config.dnsResolvers ?? [] }, temporal, namespace: config.temporal.namespace, logger }));
   }
   app.use('/v1', ops);
+
+  // The Temporal UI's codec server: ops holding the ops token read client data that Temporal only stores encrypted.
+  app.use('/codec', createCodecRouter({ codecs: temporal.options.loadedDataConverter.payloadCodecs, opsApiToken: config.opsApiToken, uiUrl: config.temporal.uiUrl }));
 
   // A path that exists with another method: 405 naming the methods it takes, not 404.
   let routes: { method: string; pattern: RegExp }[] | undefined;
@@ -240,16 +223,22 @@ export function createApp(deps: ApiDependencies): express.Express {
   return app;
 }
 
-function bearerToken(expected: string): RequestHandler {
-  const expectedDigest = createHash('sha256').update(expected).digest();
-  return (req, _res, next) => {
-    const match = /^Bearer\s+(.+)$/i.exec(req.get('authorization') ?? '');
-    // Comparing digests keeps the comparison constant-time whatever the token's length.
-    const given = match ? createHash('sha256').update(match[1]!.trim()).digest() : undefined;
-    if (!given || !timingSafeEqual(given, expectedDigest)) {
-      next(new HttpError(401, 'unauthorized', 'missing or wrong ops token; send "Authorization: Bearer <OPS_API_TOKEN>"', undefined, { 'WWW-Authenticate': 'Bearer' }));
-      return;
+/** A Standard Webhooks delivery: its raw body verified against its signature headers (401 otherwise), then parsed as JSON into `req.body`. */
+function standardWebhookJson(webhook: Webhook, metrics: ApiMetrics): RequestHandler {
+  return (req, res, next) => {
+    const raw: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    try {
+      webhook.verify(raw, req.headers as Record<string, string>, { jsonParse: false });
+    } catch (err) {
+      const reason = err instanceof WebhookVerificationError ? err.message : 'signature could not be checked';
+      throw new HttpError(401, 'invalid_signature', `webhook signature rejected: ${reason.toLowerCase()} (Standard Webhooks, headers webhook-id, webhook-timestamp, webhook-signature)`);
     }
+    try {
+      req.body = JSON.parse(raw.toString('utf8'));
+    } catch {
+      throw new HttpError(400, 'malformed_json', 'request body is not valid JSON');
+    }
+    metrics.noteWebhook(res, { type: (req.body as { type?: unknown } | null)?.type });
     next();
   };
 }

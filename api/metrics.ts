@@ -1,5 +1,6 @@
 import type { Application, Request, RequestHandler, Response } from 'express';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { CRM_SOURCES } from '../crm/types.js';
 import { CRM_EVENT_TYPES } from './crm-events.js';
 import { expressRoutes } from './openapi.js';
 
@@ -40,7 +41,7 @@ export function createApiMetrics(registry = new Registry()): ApiMetrics {
   collectDefaultMetrics({ register: registry });
   const webhooksReceived = new Counter({
     name: 'webhooks_received_total',
-    help: 'CRM webhook deliveries by event type (or unknown) and outcome (started, already-started, restarted, invalid-signature, invalid-payload, too-large, unavailable, churn outcomes...).',
+    help: 'CRM webhook deliveries by event type (the CRM, for its own webhook; or unknown) and outcome (started, already-started, restarted, invalid-signature, invalid-payload, too-large, unavailable, churn outcomes...).',
     labelNames: ['type', 'outcome'] as const,
     registers: [registry],
   });
@@ -82,7 +83,8 @@ export function createApiMetrics(registry = new Registry()): ApiMetrics {
     noteWebhook(res, { type, outcome }) {
       const note = notes.get(res) ?? {};
       // A label value per unknown type a sender makes up would grow the series without bound.
-      if (type !== undefined) note.type = (CRM_EVENT_TYPES as readonly unknown[]).includes(type) ? String(type) : 'unknown';
+      // A CRM's own webhook (POST /webhooks/hubspot...) is labelled with the CRM: one delivery can hold several events.
+      if (type !== undefined) note.type = ([...CRM_EVENT_TYPES, ...CRM_SOURCES] as readonly unknown[]).includes(type) ? String(type) : 'unknown';
       if (outcome !== undefined) note.outcome = outcome;
       notes.set(res, note);
     },

@@ -11,8 +11,8 @@ type Item = z.infer<typeof OnboardingListItem>;
 
 /** How many runs the list reads from visibility at a time; a page token keeps the size it was made with. */
 const VISIBILITY_PAGE_SIZE = 100;
-/** Workflow ids per query when looking for newer runs of the closed runs of a page. */
-const IDS_PER_QUERY = 50;
+/** Workflow ids per query when looking for newer runs of the closed runs of a page: a whole visibility page's. */
+const IDS_PER_QUERY = VISIBILITY_PAGE_SIZE;
 
 /**
  * Where the next page starts: a visibility page (Temporal's token, none for the first) and how many of its runs
@@ -34,7 +34,9 @@ interface Cursor {
 /**
  * The onboarding list: from Temporal's visibility, newest first, one row per onboarding or offboarding (its current
  * run: never a run that continued as new or that a later run superseded, as a retry or a returning client makes).
- * A page holds `pageSize` such rows.
+ * A page holds `pageSize` such rows. Each row is what visibility holds (search attributes, the memo's reason): no
+ * workflow is described or queried. A page of open onboardings is one visibility call; closed runs on it take one
+ * more, which looks for later runs of their ids.
  */
 export class OnboardingListing {
   constructor(private readonly calls: TemporalCalls) {}
@@ -44,6 +46,9 @@ export class OnboardingListing {
     const fingerprint = createHash('sha256').update(visibilityQuery).digest('base64url').slice(0, 16);
     let cursor: Cursor = query.pageToken ? decodeCursor(query.pageToken, fingerprint) : { page: null, skip: 0, after: null, size: VISIBILITY_PAGE_SIZE, query: fingerprint };
     const items: Item[] = [];
+    // Newest first, so the first row of a workflow id is its latest run; a later row of the same id (an older run
+    // that visibility still shows as running for a moment after it continued as new) is left out.
+    const listed = new Set<string>();
 
     for (;;) {
       const page = await this.calls.listPage(visibilityQuery, cursor.size, cursor.page === null ? null : Buffer.from(cursor.page, 'base64'));
@@ -52,7 +57,10 @@ export class OnboardingListing {
       const runs = page.executions.slice(start);
       const superseded = await this.supersededRuns(runs);
       for (const [index, run] of runs.entries()) {
-        if (!superseded.has(run.runId)) items.push(listItem(run));
+        if (!superseded.has(run.runId) && !listed.has(run.workflowId)) {
+          items.push(listItem(run));
+          listed.add(run.workflowId);
+        }
         if (items.length < query.pageSize) continue;
         const read = start + index + 1;
         const next: Cursor | null =
@@ -69,12 +77,13 @@ export class OnboardingListing {
   }
 
   /**
-   * The runs among these that are not the latest run of their workflow id: a later run of the id exists (found in
-   * one visibility query per batch of ids). Running runs are checked too: visibility may still show a run that just
-   * continued as new as running, beside its successor.
+   * The closed runs among these that are not the latest run of their workflow id: a later run of the id exists
+   * (found in one visibility query per page). A running run is the latest of its id (Temporal runs one at a time);
+   * the one moment it is not, when visibility still shows a run that just continued as new as running beside its
+   * successor, the successor started later and so came first in this newest-first list, which keeps one row per id.
    */
   private async supersededRuns(runs: WorkflowExecutionInfo[]): Promise<Set<string>> {
-    const ids = [...new Set(runs.map((run) => run.workflowId))];
+    const ids = [...new Set(runs.filter((run) => run.status.name !== 'RUNNING').map((run) => run.workflowId))];
     const latest = new Map<string, { runId: string; startedAt: number }>();
     for (let i = 0; i < ids.length; i += IDS_PER_QUERY) {
       const batch = ids.slice(i, i + IDS_PER_QUERY);
@@ -138,12 +147,20 @@ function reasonOf(memo: unknown, needsAttention: boolean): string | null {
 }
 
 function encodeCursor(cursor: Cursor): string {
-  return Buffer.from(JSON.stringify({ v: 1, p: cursor.page, s: cursor.skip, a: cursor.after, n: cursor.size, q: cursor.query })).toString('base64url');
+  return Buffer.from(JSON.stringify({ v: 1, p: cursor.page, s: cursor.skip, a: cursor.after, n: cursor.size, q: cursor.query, c: cursorChecksum(cursor) })).toString('base64url');
+}
+
+/**
+ * Catches a token that was edited or garbled: Temporal answers a page token it cannot read with an error its client
+ * retries until the call's deadline, so a bad token must never reach it. (Not a signature: tokens grant nothing.)
+ */
+function cursorChecksum(cursor: Cursor): string {
+  return createHash('sha256').update(JSON.stringify([cursor.page, cursor.skip, cursor.after, cursor.size, cursor.query])).digest('base64url').slice(0, 16);
 }
 
 function decodeCursor(token: string, fingerprint: string): Cursor {
   const invalid = (message: string) => new HttpError(400, 'invalid_query', 'the list query is invalid', [{ field: 'pageToken', message }]);
-  let raw: { v?: unknown; p?: unknown; s?: unknown; a?: unknown; n?: unknown; q?: unknown };
+  let raw: { v?: unknown; p?: unknown; s?: unknown; a?: unknown; n?: unknown; q?: unknown; c?: unknown };
   try {
     raw = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as typeof raw;
   } catch {
@@ -162,6 +179,8 @@ function decodeCursor(token: string, fingerprint: string): Cursor {
     (raw.n as number) <= 1000 &&
     typeof raw.q === 'string';
   if (!valid) throw invalid('is not a page token of this list');
+  const cursor: Cursor = { page: raw.p as string | null, skip: raw.s as number, after: raw.a as string | null, size: raw.n as number, query: raw.q as string };
+  if (raw.c !== cursorChecksum(cursor)) throw invalid('is not a page token of this list (it was changed); pass nextPageToken as the page before gave it');
   if (raw.q !== fingerprint) throw invalid('was made for other filters; pass the same filters as the page before');
-  return { page: raw.p as string | null, skip: raw.s as number, after: raw.a as string | null, size: raw.n as number, query: raw.q as string };
+  return cursor;
 }

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { OnboardingActivities } from '../activities/index.js';
 import type { Config } from '../config/index.js';
+import { CRM_SOURCE_LABELS, crmClientId, crmDealWorkflowId, RESOLVE_CRM_DEAL_WORKFLOW_TYPE, type CrmIntent, type ResolveCrmDealInput } from '../crm/types.js';
 import { platformOf, type PlatformName } from '../platforms/catalog.js';
 import {
   checkDnsNow,
@@ -20,6 +21,7 @@ import {
   retryOnboarding,
   type ClientDetails,
   type OnboardingInput,
+  type OnboardingSettings,
   type OnboardingStatus,
   type PreviousRun,
   type RetryInstruction,
@@ -83,7 +85,10 @@ const ACTIVITY_OWNERS = {
   sendSignupEmail: 'mail',
   alertOps: 'mail',
   revokeClientSecrets: 'vault',
-} as const satisfies Record<keyof OnboardingActivities, PlatformName | 'mail' | 'vault'>;
+  readCrmClient: 'crm',
+  crmContactOfDeal: 'crm',
+  writeCrmProgress: 'crm',
+} as const satisfies Record<keyof OnboardingActivities, PlatformName | 'mail' | 'vault' | 'crm'>;
 
 /** Starting an onboarding, its status, and what ops do to it: retry, cancel, check DNS now. */
 export class Onboardings {
@@ -104,13 +109,7 @@ export class Onboardings {
       onboardingId,
       client,
       services,
-      settings: {
-        dnsPollInitialMs: this.config.dns.pollInitialMs,
-        dnsPollMaxMs: this.config.dns.pollMaxMs,
-        dnsDeadlineMs: this.config.dns.deadlineMs,
-        stallAlertMs: this.config.stallAlertMs,
-        ...(this.config.failedRetentionMs !== undefined ? { failedRetentionMs: this.config.failedRetentionMs } : {}),
-      },
+      settings: this.settings(),
       receivedAt: receivedAt.toISOString(),
     };
     try {
@@ -147,6 +146,69 @@ export class Onboardings {
     return { onboardingId, status: 'restarted', previousRun };
   }
 
+  /** The timings every onboarding the intake starts runs with. */
+  private settings(): OnboardingSettings {
+    return {
+      dnsPollInitialMs: this.config.dns.pollInitialMs,
+      dnsPollMaxMs: this.config.dns.pollMaxMs,
+      dnsDeadlineMs: this.config.dns.deadlineMs,
+      stallAlertMs: this.config.stallAlertMs,
+      ...(this.config.failedRetentionMs !== undefined ? { failedRetentionMs: this.config.failedRetentionMs } : {}),
+    };
+  }
+
+  /**
+   * An event of a CRM's own webhook (HubSpot, Pipedrive, GoHighLevel) that onboards the client of its record. Once per
+   * client, like `start`: a redelivery, or another event about the same client, answers `already-started`. The
+   * client's details the event did not carry stay empty: the onboarding reads them from `crm.record`.
+   */
+  async startForCrm(intent: Extract<CrmIntent, { kind: 'start' }>, services: PlatformName[], receivedAt: Date): Promise<{ onboardingId: string; status: 'started' | 'already-started' }> {
+    const clientId = crmClientId(intent.record);
+    const onboardingId = onboardingIdFor(clientId);
+    const { known } = intent;
+    const client: ClientDetails = { clientId, email: known.email ?? '', name: known.name, domain: known.domain ?? '' };
+    const input: OnboardingInput = { onboardingId, client, services, settings: this.settings(), receivedAt: receivedAt.toISOString(), crm: { record: intent.record } };
+    try {
+      await this.calls.call(() =>
+        this.calls.client.workflow.start<typeof onboardClient>(ONBOARDING_WORKFLOW_TYPE, {
+          ...this.onboardingStartOptions(client, services),
+          args: [input],
+          workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+        }),
+      );
+      return { onboardingId, status: 'started' };
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) return { onboardingId, status: 'already-started' };
+      throw err;
+    }
+  }
+
+  /**
+   * A won deal whose client only the CRM knows (HubSpot sends the deal's id alone): a `resolveCrmDeal` workflow reads
+   * the deal's contact, then starts that contact's onboarding. Once per deal: a redelivery answers `already-started`.
+   */
+  async startFromCrmDeal(intent: Extract<CrmIntent, { kind: 'start-from-deal' }>, services: PlatformName[], receivedAt: Date): Promise<{ workflowId: string; status: 'started' | 'already-started' }> {
+    const { source, account, dealId } = intent;
+    const workflowId = crmDealWorkflowId({ source, account, dealId });
+    const input: ResolveCrmDealInput = { source, account, dealId, services, receivedAt: receivedAt.toISOString(), settings: this.settings() };
+    try {
+      await this.calls.call(() =>
+        this.calls.client.workflow.start(RESOLVE_CRM_DEAL_WORKFLOW_TYPE, {
+          workflowId,
+          taskQueue: this.calls.taskQueue,
+          args: [input],
+          // A deal that could not be resolved (no contact yet) is tried again when it is won again.
+          workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+          staticSummary: `Find the client of ${CRM_SOURCE_LABELS[source]} deal ${dealId} (account ${account}) and onboard them`,
+        }),
+      );
+      return { workflowId, status: 'started' };
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) return { workflowId, status: 'already-started' };
+      throw err;
+    }
+  }
+
   /**
    * The run a returning client's new onboarding follows: the latest onboarding run, when it is closed, the client's
    * offboarding finished (offboarded) before `eventAt`, and no run has started since that offboarding finished.
@@ -164,18 +226,20 @@ export class Onboardings {
 
   private onboardingStartOptions(client: ClientDetails, services: PlatformName[]) {
     const onboardingId = onboardingIdFor(client.clientId);
+    // A CRM's own webhook may not carry the domain: the workflow sets OnboardingDomain once it has read it.
+    const domain = client.domain || "the client's domain";
     return {
       workflowId: onboardingId,
       taskQueue: this.calls.taskQueue,
       typedSearchAttributes: [
         { key: CrmClientId, value: client.clientId },
-        { key: OnboardingDomain, value: client.domain },
+        ...(client.domain ? [{ key: OnboardingDomain, value: client.domain }] : []),
         { key: OnboardingStatusKey, value: 'registering' },
         { key: NeedsAttention, value: false },
         { key: OnboardingPlatforms, value: services },
       ],
-      staticSummary: `Onboard ${client.domain} for ${client.clientId} (${services.map((name) => platformOf(name).label).join(' + ')})`,
-      staticDetails: `Onboarding of CRM client **${client.clientId}** onto ${services.map((name) => platformOf(name).label).join(' and ')}: ${planSentence(services, client.domain)}`,
+      staticSummary: `Onboard ${domain} for ${client.clientId} (${services.map((name) => platformOf(name).label).join(' + ')})`,
+      staticDetails: `Onboarding of CRM client **${client.clientId}** onto ${services.map((name) => platformOf(name).label).join(' and ')}: ${planSentence(services, domain)}`,
     };
   }
 

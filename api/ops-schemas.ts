@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseSince } from '../config/index.js';
 import { ClientCreatedData, ClientId, DomainName } from './crm-events.js';
 
 /** Client data an operator may correct when retrying (everything but the CRM's own id). */
@@ -172,9 +173,12 @@ export const ResellerSites = z.object({
 export const SUBMISSIONS_SINCE_DEFAULT = '24h';
 
 /** A `since` query parameter: an ISO 8601 date or date-time, or a span back from now; `sinceDate` (api/reseller.ts) makes it a time. */
-const SinceText = z.union([z.iso.datetime({ offset: true }), z.iso.date(), z.string().regex(/^\d+[smhdw]$/)], {
-  error: 'must be an ISO 8601 date or date-time (2026-11-20, 2026-11-20T08:00:00Z) or a span back from now (30m, 24h, 7d, 2w)',
-});
+const SinceText = z
+  .union([z.iso.datetime({ offset: true }), z.iso.date(), z.string().regex(/^\d+[smhdw]$/)], {
+    error: 'must be an ISO 8601 date or date-time (2026-11-20, 2026-11-20T08:00:00Z) or a span back from now (30m, 24h, 7d, 2w)',
+  })
+  // A span such as 99999999999w reaches back before the earliest date a clock can tell: an Invalid Date downstream.
+  .refine((text) => !Number.isNaN(parseSince(text, new Date())?.getTime()), { error: 'reaches back further than dates go; give a date instead (2026-11-20)' });
 
 export const ResellerSubmissionsQuery = z
   .object({
@@ -223,7 +227,15 @@ export const AUDIT_LIMIT_MAX = 1000;
 
 export const AuditQuery = z
   .object({
-    onboardingId: z.string().trim().min(1).max(200).optional().describe('Only entries about this onboarding\'s secrets (`onboarding-<clientId>`).'),
+    onboardingId: z
+      .string()
+      .trim()
+      .min(1)
+      .max(200)
+      // No onboarding id holds one, and PostgreSQL refuses a NUL in text outright (a 500, not an empty list).
+      .regex(/^[^\u0000-\u001f\u007f]*$/, 'must not contain control characters')
+      .optional()
+      .describe('Only entries about this onboarding\'s secrets (`onboarding-<clientId>`).'),
     since: SinceText.optional().describe(
       'Only entries at or after then: an ISO 8601 date or date-time, or a span back from now (`30m`, `24h`, `7d`, `2w`). With it, the first `limit` entries after then; without it, the latest `limit`.',
     ),

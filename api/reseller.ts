@@ -3,7 +3,7 @@
  * with the onboarding it belongs to (and the orphans on either side), the latest form submissions with the client
  * each came from, and the reseller settings checklist. The bearer token is checked where this router is mounted.
  */
-import express, { type Request } from 'express';
+import express from 'express';
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { executionInfoFromRaw } from '@temporalio/client/lib/helpers.js';
 import type { Logger } from 'pino';
@@ -13,7 +13,7 @@ import { NetlifyApiError, type NetlifyClient, type NetlifySite, type NetlifySubm
 import { checkResellerSettings } from '../platforms/netlify/reseller-check.js';
 import { getStatus, ONBOARDING_WORKFLOW_TYPE, type OnboardingStatus } from '../workflows/definitions.js';
 import { CrmClientId, OnboardingDomain, OnboardingStatus as OnboardingStatusKey } from '../workflows/search-attributes.js';
-import { fieldProblems, HttpError } from './errors.js';
+import { HttpError } from './errors.js';
 import {
   ResellerSubmissionsQuery,
   type OnboardingRef,
@@ -23,6 +23,7 @@ import {
   type ResellerSubmission,
   type ResellerSubmissions,
 } from './ops-schemas.js';
+import { validated } from './request-schemas.js';
 import { isTemporalUnreachable, isWorkflowNotFound, translateTemporalError } from './temporal-errors.js';
 
 export interface ResellerRouterDependencies {
@@ -172,10 +173,8 @@ export function createResellerRouter(deps: ResellerRouterDependencies): express.
     res.json(body);
   });
 
-  router.get('/submissions', async (req: Request, res) => {
-    const query = ResellerSubmissionsQuery.safeParse(req.query);
-    if (!query.success) throw new HttpError(400, 'invalid_query', 'the submissions query is invalid', fieldProblems(query.error));
-    const since = sinceDate(query.data.since, new Date());
+  router.get('/submissions', validated({ query: ResellerSubmissionsQuery }, { code: 'invalid_query', message: 'the submissions query is invalid' }, async ({ query }, _req, res) => {
+    const since = sinceDate(query.since, new Date());
     const netlify = netlifyClient();
     const submissions = await fromNetlify("list the reseller account's form submissions", () => netlify.listSubmissions({ since }));
 
@@ -197,7 +196,7 @@ export function createResellerRouter(deps: ResellerRouterDependencies): express.
       }),
     };
     res.json(body);
-  });
+  }));
 
   router.get('/check', async (_req, res) => {
     const result = await checkResellerSettings({

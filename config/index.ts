@@ -1,7 +1,13 @@
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { inspect } from 'node:util';
 import { z } from 'zod';
 import { isPlatformName, orderedPlan, PLATFORM_NAMES, type PlatformName } from '../platforms/catalog.js';
+import { goHighLevelPublicKey, type GoHighLevelIntakeSettings } from '../crm/gohighlevel/webhook.js';
+import type { HubspotIntakeSettings } from '../crm/hubspot/webhook.js';
+import type { PipedriveIntakeSettings } from '../crm/pipedrive/webhook.js';
+import { CRM_START_EVENTS, type CrmSource, type CrmStartEvent } from '../crm/types.js';
 
 /** Dev defaults that let `npm start` run with no configuration; production must set real values. */
 export const DEV_DEFAULTS = {
@@ -10,7 +16,88 @@ export const DEV_DEFAULTS = {
   OPS_API_TOKEN: 'dev-ops-token',
   EMAIL_FROM: 'Your Agency <onboarding@agency.localhost>',
   NETLIFY_RESELLER_TOKEN: 'nfr_dev_simulator_reseller_token',
+  // The CRMs' own webhooks (POST /webhooks/<source>): what the CRM simulators and `npm run send-webhook` sign with.
+  HUBSPOT_CLIENT_SECRET: 'dev-hubspot-client-secret-0123456789',
+  PIPEDRIVE_WEBHOOK_USER: 'pipedrive',
+  PIPEDRIVE_WEBHOOK_PASSWORD: 'dev-pipedrive-webhook-password',
+  GHL_WEBHOOK_PUBLIC_KEY: 'MCowBQYDK2VwAyEA4LjqIHWXqSIIISKXGiMUp2Wl7KKS2pTc3WHoF6EI/yE=',
+  // The CRM simulators' (simulator/crm/): their tokens and the keys of the fields they define.
+  HUBSPOT_ACCESS_TOKEN: 'pat-dev-simulator-hubspot-token',
+  PIPEDRIVE_API_TOKEN: 'dev-simulator-pipedrive-api-token',
+  PIPEDRIVE_WEBSITE_FIELD: '9aaf47c2da8bc5f5c289b45fc4ef9a61864a7978',
+  PIPEDRIVE_DEAL_STATUS_FIELD: '43a46675519b2f4ed537c6f52ff79496e78a7947',
+  GHL_API_TOKEN: 'pit-dev-simulator-gohighlevel-token',
+  GHL_STATUS_FIELD_ID: 'SimOnboardingStatus1',
 } as const;
+
+/** The CRMs' real APIs, used in production when only the token is set. */
+export const CRM_API_URLS = {
+  hubspot: 'https://api.hubapi.com',
+  pipedrive: 'https://api.pipedrive.com',
+  gohighlevel: 'https://services.leadconnectorhq.com',
+} as const;
+
+/** A payload key: its id travels in every payload it encrypts; the key itself never leaves this process. */
+export interface PayloadKey {
+  readonly id: string;
+  readonly key: Buffer;
+}
+
+/** Payload key ids name keys in every encrypted payload and in error messages: short, printable, no separators of PAYLOAD_KEYS. */
+export const PAYLOAD_KEY_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/**
+ * A key whose bytes stay out of JSON, pino and `console.log` (the property is not enumerable and inspect shows the id
+ * only), so a config object logged by mistake shows no key.
+ */
+export function payloadKey(id: string, key: Buffer): PayloadKey {
+  if (!PAYLOAD_KEY_ID.test(id)) throw new Error(`payload key id ${JSON.stringify(id)} must be 1-64 letters, digits, . _ or -`);
+  if (key.length !== 32) throw new Error(`payload key "${id}" must be 32 bytes (AES-256)`);
+  return new HiddenPayloadKey(id, key);
+}
+
+class HiddenPayloadKey implements PayloadKey {
+  declare readonly key: Buffer;
+  constructor(
+    readonly id: string,
+    key: Buffer,
+  ) {
+    Object.defineProperty(this, 'key', { value: Buffer.from(key), enumerable: false });
+  }
+  toJSON() {
+    return { id: this.id };
+  }
+  [inspect.custom]() {
+    return `PayloadKey(${this.id})`;
+  }
+}
+
+/**
+ * The development payload key: derived from a public phrase, so `npm start` and the tests need no configuration and
+ * histories in .data/ stay readable across restarts. Public, hence refused in production.
+ */
+export const DEV_PAYLOAD_KEY = payloadKey('dev', createHash('sha256').update('client-onboarding-engine development payload key').digest());
+
+/**
+ * The private half of DEV_DEFAULTS.GHL_WEBHOOK_PUBLIC_KEY (PKCS#8, base64): public on purpose, like the other
+ * development defaults, so the GoHighLevel simulator and `npm run send-webhook` sign deliveries in development.
+ */
+export const DEV_GHL_WEBHOOK_PRIVATE_KEY = 'MC4CAQAwBQYDK2VwBCIEIAXUC2yUjfkmTKwY//wL6WmsyQNRTV3P+yM7MjCrG2qZ';
+/**
+ * HighLevel's webhook public key (SPKI, base64) as many integrations copy it: UNCONFIRMED against an official
+ * HighLevel page, hence a setting (GHL_WEBHOOK_PUBLIC_KEY). The production default.
+ */
+export const HIGHLEVEL_WEBHOOK_PUBLIC_KEY = 'MCowBQYDK2VwAyEAi2HR1srL4o18O8BRa7gVJY7G7bupbN3H9AwJrHCDiOg=';
+/**
+ * What turns each CRM's own webhook on in production (in development every one is on, against the simulators); an
+ * intake that is off answers 404 naming them. HighLevel signs every app's deliveries with one key, so what makes a
+ * GoHighLevel delivery the agency's is its location.
+ */
+export const CRM_INTAKE_VARIABLES: Record<CrmSource, readonly string[]> = {
+  hubspot: ['HUBSPOT_CLIENT_SECRET'],
+  pipedrive: ['PIPEDRIVE_WEBHOOK_USER', 'PIPEDRIVE_WEBHOOK_PASSWORD'],
+  gohighlevel: ['GHL_LOCATION_IDS'],
+};
 
 export const NETLIFY_API_URL = 'https://api.netlify.com/api/v1';
 /** Netlify's load balancer for apex A records: a widely used figure, unconfirmed against Netlify's docs; a setting. */
@@ -18,7 +105,7 @@ export const NETLIFY_LOAD_BALANCER_IP = '75.2.60.5';
 
 // Sender domains that belong to the platform we resell: mail must come from the agency, never from them.
 const PLATFORM_SENDER_DOMAINS = ['nextnet.ai', 'bediscovered.ai', 'netlify.com'];
-const REQUIRED_IN_PRODUCTION = ['CRM_WEBHOOK_SECRET', 'OPS_API_TOKEN', 'VAULT_KEY', 'SMTP_URL', 'EMAIL_FROM', 'TEMPORAL_ADDRESS', 'DATABASE_URL'] as const;
+const REQUIRED_IN_PRODUCTION = ['CRM_WEBHOOK_SECRET', 'OPS_API_TOKEN', 'VAULT_KEY', 'PAYLOAD_KEYS', 'SMTP_URL', 'EMAIL_FROM', 'TEMPORAL_ADDRESS', 'DATABASE_URL'] as const;
 /** What each platform needs in production before it can be part of a plan (in development the simulator stands in). */
 const PLATFORM_CREDENTIALS: Record<PlatformName, readonly string[]> = {
   netlify: ['NETLIFY_RESELLER_TOKEN'],
@@ -103,12 +190,32 @@ const EnvSchema = z
       .regex(/^whsec_[A-Za-z0-9+/=]{32,}$/, 'must be whsec_ followed by base64 of 24-64 random bytes')
       .optional(),
     OPS_API_TOKEN: z.string().min(12, 'must be at least 12 characters').optional(),
+    // The CRMs' own webhooks: POST /webhooks/hubspot, /webhooks/pipedrive, /webhooks/gohighlevel.
+    HUBSPOT_CLIENT_SECRET: z.string().trim().min(8, "must be the HubSpot app's client secret").optional(),
+    HUBSPOT_WON_STAGE: commaList('must be a comma list of deal stage ids, e.g. closedwon').default(['closedwon']),
+    HUBSPOT_START_EVENTS: startEventList('hubspot').default([...CRM_START_EVENTS.hubspot]),
+    HUBSPOT_WEBHOOK_URL: z.url({ protocol: /^https?$/, error: 'must be the full URL HubSpot calls, e.g. https://onboarding.agency.example/webhooks/hubspot' }).optional(),
+    PIPEDRIVE_WEBHOOK_USER: z.string().regex(/^[^:]+$/, 'must not contain ":" (HTTP Basic auth)').optional(),
+    PIPEDRIVE_WEBHOOK_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
+    PIPEDRIVE_START_EVENTS: startEventList('pipedrive').default(['deal.won']),
+    GHL_WEBHOOK_PUBLIC_KEY: z.string().refine(isEd25519PublicKey, 'must be an Ed25519 public key: SPKI as base64 (MCowBQYDK2VwAyEA...) or PEM').optional(),
+    GHL_LOCATION_IDS: commaList('must be a comma list of HighLevel location ids').optional(),
+    GHL_START_EVENTS: startEventList('gohighlevel').default([...CRM_START_EVENTS.gohighlevel]),
 
     VAULT_KEY: z
       .string()
       .refine((v) => decodeVaultKey(v) !== undefined, 'must be 32 bytes as base64 or 64 hex characters')
       .refine((v) => isRandomLooking(decodeVaultKey(v)), 'looks made by hand (too few distinct bytes); generate one with `openssl rand -base64 32`')
       .optional(),
+    // `keyId:key[,keyId:key…]`: the first encrypts Temporal payloads, every one decrypts (config/payload-codec.ts).
+    PAYLOAD_KEYS: z.string().transform((list, ctx) => {
+      const keys = parsePayloadKeys(list);
+      if (typeof keys === 'string') {
+        ctx.addIssue({ code: 'custom', message: keys });
+        return z.NEVER;
+      }
+      return keys;
+    }).optional(),
 
     NETLIFY_API_URL: url.optional(),
     NETLIFY_RESELLER_TOKEN: z.string().min(8).optional(),
@@ -120,6 +227,19 @@ const EnvSchema = z
     NETLIFY_RESELLER_NAME: z.string().regex(/^[a-z0-9-]+$/, 'must be the reseller name Netlify gave you (letters, digits, -)').optional(),
     NETLIFY_NOTIFICATION_DOMAIN: z.string().optional(),
     RESELLER_PAGES_DIR: z.string().default('reseller-pages'),
+
+    // The CRMs' APIs, which the onboarding reads the client's record from and writes its progress to. In development
+    // every CRM points at its simulator; in production a CRM is called only when its token is set.
+    HUBSPOT_ACCESS_TOKEN: z.string().min(8).optional(),
+    HUBSPOT_API_URL: url.optional(),
+    PIPEDRIVE_API_TOKEN: z.string().min(8).optional(),
+    PIPEDRIVE_API_URL: url.optional(),
+    PIPEDRIVE_WEBSITE_FIELD: z.string().trim().min(1).optional(),
+    PIPEDRIVE_DEAL_STATUS_FIELD: z.string().trim().min(1).optional(),
+    GHL_API_TOKEN: z.string().min(8).optional(),
+    GHL_API_URL: url.optional(),
+    GHL_STATUS_FIELD_ID: z.string().trim().min(1).optional(),
+    CRM_API_TIMEOUT: Duration.default(10_000),
     ONBOARDING_SERVICES: z
       .string()
       .transform((list, ctx) => {
@@ -168,12 +288,32 @@ const EnvSchema = z
 
     WORKFLOW_BUNDLE_PATH: z.string().optional(),
     WORKER_METRICS_ADDRESS: z.string().regex(/^[^:]+:\d+$/, 'must be host:port, e.g. 0.0.0.0:9464').default('127.0.0.1:9464'),
+    // The worker's workflow cache and concurrency; unset: the Temporal SDK's defaults (README, Production: sizing).
+    WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).optional(),
+    WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().min(2).optional(),
+    WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).optional(),
+    // How often the worker reads NextNet's domain list to wake onboardings whose DNS verified (worker/dns-sweep.ts); off: never.
+    DNS_SWEEP_INTERVAL: z
+      .string()
+      .trim()
+      .transform((text, ctx) => {
+        if (text.toLowerCase() === 'off') return null;
+        const ms = parseDurationMs(text);
+        if (ms === undefined || ms < 1_000) {
+          ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration of at least 1s, nor off; use e.g. 30s, 1m or off` });
+          return z.NEVER;
+        }
+        return ms;
+      })
+      .default(60_000),
     OFFBOARDING_GRACE: Duration.default(7 * 86_400_000),
     FAILED_RETENTION: Duration.default(30 * 86_400_000),
 
     SIM_PORT: port.default(4010),
     SIM_DNS_PORT: port.default(4053),
     SIM_DNS_VERIFY_AFTER_MS: z.union([z.literal('never'), z.coerce.number().int().min(0)]).default(30_000),
+    // Where the CRM simulators send their webhooks: <this>/hubspot, /pipedrive, /gohighlevel. Unset: this API's /webhooks.
+    SIM_CRM_WEBHOOK_URL: url.optional(),
     MAILDEV_SMTP_PORT: port.default(1025),
     MAILDEV_WEB_PORT: port.default(1080),
     TEMPORAL_PORT: port.default(7233),
@@ -220,6 +360,13 @@ export interface Config {
     notificationDomain: string | undefined;
     pagesDir: string;
   };
+  /** Each CRM's API as the worker calls it; undefined: not configured (production without its token). */
+  crmApis: {
+    timeoutMs: number;
+    hubspot: { apiUrl: string; accessToken: string; usesSimulator: boolean } | undefined;
+    pipedrive: { apiUrl: string; apiToken: string; websiteField: string | undefined; dealStatusField: string | undefined; usesSimulator: boolean } | undefined;
+    gohighlevel: { apiUrl: string; apiToken: string; statusFieldId: string | undefined; usesSimulator: boolean } | undefined;
+  };
   /** The platforms whose credentials are configured: what a plan may name. */
   availableServices: PlatformName[];
   /** The plan of a `client.created` without `services`. */
@@ -228,7 +375,15 @@ export interface Config {
   dnsResolvers: string[];
   webhookSecret: string;
   opsApiToken: string;
+  /** The CRMs' own webhooks (POST /webhooks/<source>); undefined: that CRM's intake is off and answers 404. */
+  crmIntake: {
+    hubspot: HubspotIntakeSettings | undefined;
+    pipedrive: PipedriveIntakeSettings | undefined;
+    gohighlevel: GoHighLevelIntakeSettings | undefined;
+  };
   vaultKey: Buffer | undefined;
+  /** The keys of Temporal payloads (never log them): the first encrypts, all decrypt. */
+  payloadKeys: PayloadKey[];
   email: {
     smtpUrl: string;
     from: string;
@@ -246,7 +401,11 @@ export interface Config {
   /** How long a failed onboarding stays open, waiting for ops to retry it. */
   failedRetentionMs: number;
   workerMetricsAddress: string;
-  devStack: { simulatorPort: number; simulatorDnsPort: number; simulatorDnsVerifyAfterMs: number | null; mailDevSmtpPort: number; mailDevWebPort: number; temporalPort: number; temporalUiPort: number; postgresPort: number };
+  /** The main worker's workflow cache and concurrency; unset: the SDK's defaults. */
+  worker: { maxCachedWorkflows?: number; maxConcurrentWorkflowTaskExecutions?: number; maxConcurrentActivityTaskExecutions?: number };
+  /** How often the worker sweeps NextNet's domain list for newly verified domains; null: never. */
+  dnsSweepIntervalMs: number | null;
+  devStack: { simulatorPort: number; simulatorDnsPort: number; simulatorDnsVerifyAfterMs: number | null; simulatorCrmWebhookUrl: string; mailDevSmtpPort: number; mailDevWebPort: number; temporalPort: number; temporalUiPort: number; postgresPort: number };
 }
 
 export class ConfigError extends Error {
@@ -275,10 +434,21 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     platformProblems.push(`${PLATFORM_NAMES.map((name) => PLATFORM_CREDENTIALS[name].join(' and ')).join(', or ')}: set the credentials of at least one platform when NODE_ENV=production`);
   }
   const halfPair = (cleaned.TEMPORAL_TLS_CERT === undefined) !== (cleaned.TEMPORAL_TLS_KEY === undefined) ? ['TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY: set both (mTLS) or neither'] : [];
-  if (!parsed.success || missing.length > 0 || halfPair.length > 0 || platformProblems.length > 0) {
+  if ((cleaned.PIPEDRIVE_WEBHOOK_USER === undefined) !== (cleaned.PIPEDRIVE_WEBHOOK_PASSWORD === undefined)) {
+    halfPair.push("PIPEDRIVE_WEBHOOK_USER and PIPEDRIVE_WEBHOOK_PASSWORD: set both (the webhook's http_auth_user and http_auth_password) or neither");
+  }
+  // Pipedrive has no standard website field: without the key of the one the agency uses, no client has a domain.
+  if (production && cleaned.PIPEDRIVE_API_TOKEN !== undefined && cleaned.PIPEDRIVE_WEBSITE_FIELD === undefined) {
+    halfPair.push("PIPEDRIVE_WEBSITE_FIELD: is required with PIPEDRIVE_API_TOKEN (the key of the organization field holding the client's website)");
+  }
+  const publicPayloadKey =
+    production && parsed.success && parsed.data.PAYLOAD_KEYS?.some((k) => k.key.equals(DEV_PAYLOAD_KEY.key))
+      ? ['PAYLOAD_KEYS: holds the public development key; generate one with `openssl rand -base64 32`']
+      : [];
+  if (!parsed.success || missing.length > 0 || halfPair.length > 0 || platformProblems.length > 0 || publicPayloadKey.length > 0) {
     // Name the variable and the rule, never the value: it may be a secret.
     const problems = (parsed.error?.issues ?? []).map((issue) => `${issue.path.join('.') || 'environment'}: ${issue.message}`);
-    throw new ConfigError([...problems, ...missing.map((name) => `${name}: is required when NODE_ENV=production`), ...platformProblems, ...halfPair]);
+    throw new ConfigError([...problems, ...missing.map((name) => `${name}: is required when NODE_ENV=production`), ...platformProblems, ...halfPair, ...publicPayloadKey]);
   }
   const env = parsed.data;
   return {
@@ -322,12 +492,57 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       notificationDomain: env.NETLIFY_NOTIFICATION_DOMAIN,
       pagesDir: env.RESELLER_PAGES_DIR,
     },
+    crmApis: {
+      timeoutMs: env.CRM_API_TIMEOUT,
+      hubspot: crmApi(production, env.HUBSPOT_API_URL, CRM_API_URLS.hubspot, env.SIM_PORT, 'hubspot', env.HUBSPOT_ACCESS_TOKEN, DEV_DEFAULTS.HUBSPOT_ACCESS_TOKEN, (apiUrl, accessToken, usesSimulator) => ({ apiUrl, accessToken, usesSimulator })),
+      pipedrive: crmApi(production, env.PIPEDRIVE_API_URL, CRM_API_URLS.pipedrive, env.SIM_PORT, 'pipedrive', env.PIPEDRIVE_API_TOKEN, DEV_DEFAULTS.PIPEDRIVE_API_TOKEN, (apiUrl, apiToken, usesSimulator) => ({
+        apiUrl,
+        apiToken,
+        websiteField: env.PIPEDRIVE_WEBSITE_FIELD ?? (usesSimulator ? DEV_DEFAULTS.PIPEDRIVE_WEBSITE_FIELD : undefined),
+        dealStatusField: env.PIPEDRIVE_DEAL_STATUS_FIELD ?? (usesSimulator ? DEV_DEFAULTS.PIPEDRIVE_DEAL_STATUS_FIELD : undefined),
+        usesSimulator,
+      })),
+      gohighlevel: crmApi(production, env.GHL_API_URL, CRM_API_URLS.gohighlevel, env.SIM_PORT, 'gohighlevel', env.GHL_API_TOKEN, DEV_DEFAULTS.GHL_API_TOKEN, (apiUrl, apiToken, usesSimulator) => ({
+        apiUrl,
+        apiToken,
+        statusFieldId: env.GHL_STATUS_FIELD_ID ?? (usesSimulator ? DEV_DEFAULTS.GHL_STATUS_FIELD_ID : undefined),
+        usesSimulator,
+      })),
+    },
     availableServices: available,
     defaultServices: env.ONBOARDING_SERVICES ?? available,
     dnsResolvers: env.DNS_RESOLVERS ?? (env.NETLIFY_API_URL === undefined && !production ? [`127.0.0.1:${env.SIM_DNS_PORT}`] : []),
     webhookSecret: env.CRM_WEBHOOK_SECRET ?? DEV_DEFAULTS.CRM_WEBHOOK_SECRET,
     opsApiToken: env.OPS_API_TOKEN ?? DEV_DEFAULTS.OPS_API_TOKEN,
+    crmIntake: {
+      hubspot:
+        production && env.HUBSPOT_CLIENT_SECRET === undefined
+          ? undefined
+          : {
+              clientSecret: env.HUBSPOT_CLIENT_SECRET ?? DEV_DEFAULTS.HUBSPOT_CLIENT_SECRET,
+              wonStages: env.HUBSPOT_WON_STAGE,
+              startEvents: env.HUBSPOT_START_EVENTS,
+              ...(env.HUBSPOT_WEBHOOK_URL !== undefined ? { webhookUrl: env.HUBSPOT_WEBHOOK_URL } : {}),
+            },
+      pipedrive:
+        production && env.PIPEDRIVE_WEBHOOK_USER === undefined
+          ? undefined
+          : {
+              user: env.PIPEDRIVE_WEBHOOK_USER ?? DEV_DEFAULTS.PIPEDRIVE_WEBHOOK_USER,
+              password: env.PIPEDRIVE_WEBHOOK_PASSWORD ?? DEV_DEFAULTS.PIPEDRIVE_WEBHOOK_PASSWORD,
+              startEvents: env.PIPEDRIVE_START_EVENTS,
+            },
+      gohighlevel:
+        production && env.GHL_LOCATION_IDS === undefined
+          ? undefined
+          : {
+              publicKey: env.GHL_WEBHOOK_PUBLIC_KEY ?? (production ? HIGHLEVEL_WEBHOOK_PUBLIC_KEY : DEV_DEFAULTS.GHL_WEBHOOK_PUBLIC_KEY),
+              startEvents: env.GHL_START_EVENTS,
+              ...(env.GHL_LOCATION_IDS !== undefined ? { locationIds: env.GHL_LOCATION_IDS } : {}),
+            },
+    },
     vaultKey: env.VAULT_KEY === undefined ? undefined : decodeVaultKey(env.VAULT_KEY),
+    payloadKeys: env.PAYLOAD_KEYS ?? [DEV_PAYLOAD_KEY],
     email: {
       smtpUrl: env.SMTP_URL ?? `smtp://127.0.0.1:${env.MAILDEV_SMTP_PORT}`,
       from: env.EMAIL_FROM ?? DEV_DEFAULTS.EMAIL_FROM,
@@ -342,10 +557,17 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     offboardingGraceMs: env.OFFBOARDING_GRACE,
     failedRetentionMs: env.FAILED_RETENTION,
     workerMetricsAddress: env.WORKER_METRICS_ADDRESS,
+    worker: {
+      ...(env.WORKER_MAX_CACHED_WORKFLOWS !== undefined ? { maxCachedWorkflows: env.WORKER_MAX_CACHED_WORKFLOWS } : {}),
+      ...(env.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS !== undefined ? { maxConcurrentWorkflowTaskExecutions: env.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS } : {}),
+      ...(env.WORKER_MAX_CONCURRENT_ACTIVITIES !== undefined ? { maxConcurrentActivityTaskExecutions: env.WORKER_MAX_CONCURRENT_ACTIVITIES } : {}),
+    },
+    dnsSweepIntervalMs: env.DNS_SWEEP_INTERVAL,
     devStack: {
       simulatorPort: env.SIM_PORT,
       simulatorDnsPort: env.SIM_DNS_PORT,
       simulatorDnsVerifyAfterMs: env.SIM_DNS_VERIFY_AFTER_MS === 'never' ? null : env.SIM_DNS_VERIFY_AFTER_MS,
+      simulatorCrmWebhookUrl: (env.SIM_CRM_WEBHOOK_URL ?? `http://127.0.0.1:${env.PORT}/webhooks`).replace(/\/+$/, ''),
       mailDevSmtpPort: env.MAILDEV_SMTP_PORT,
       mailDevWebPort: env.MAILDEV_WEB_PORT,
       temporalPort: env.TEMPORAL_PORT,
@@ -353,6 +575,57 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       postgresPort: env.POSTGRES_PORT,
     },
   };
+}
+
+/**
+ * One CRM's API settings: in production only when its token is set (the URL defaults to the real API); in development
+ * the simulator's URL and token unless set.
+ */
+function crmApi<T>(
+  production: boolean,
+  urlSetting: string | undefined,
+  realUrl: string,
+  simulatorPort: number,
+  mount: string,
+  token: string | undefined,
+  devToken: string,
+  build: (apiUrl: string, token: string, usesSimulator: boolean) => T,
+): T | undefined {
+  if (production && token === undefined) return undefined;
+  const usesSimulator = urlSetting === undefined && !production;
+  const apiUrl = (urlSetting ?? (production ? realUrl : `http://127.0.0.1:${simulatorPort}/${mount}`)).replace(/\/+$/, '');
+  return build(apiUrl, token ?? devToken, usesSimulator);
+}
+
+/** A comma list of names (blanks dropped), at least one. */
+function commaList(message: string) {
+  return z
+    .string()
+    .transform((list) => [...new Set(list.split(',').map((item) => item.trim()).filter(Boolean))])
+    .refine((items) => items.length > 0, message);
+}
+
+/** A comma list of the events of a CRM that start an onboarding, e.g. `contact.creation,deal.won`. */
+function startEventList<S extends CrmSource>(source: S) {
+  const known: readonly string[] = CRM_START_EVENTS[source];
+  return z.string().transform((list, ctx) => {
+    const events = [...new Set(list.split(',').map((name) => name.trim().toLowerCase()).filter(Boolean))];
+    const unknown = events.filter((name) => !known.includes(name));
+    if (unknown.length > 0 || events.length === 0) {
+      ctx.addIssue({ code: 'custom', message: `must be a comma list of ${known.join(', ')}${unknown.length > 0 ? ` (unknown: ${unknown.join(', ')})` : ''}` });
+      return z.NEVER;
+    }
+    return events as CrmStartEvent<S>[];
+  });
+}
+
+function isEd25519PublicKey(text: string): boolean {
+  try {
+    goHighLevelPublicKey(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function isResolverAddress(server: string): boolean {
@@ -387,6 +660,27 @@ export function decodeVaultKey(text: string): Buffer | undefined {
   if (/^[0-9a-fA-F]{64}$/.test(trimmed)) return Buffer.from(trimmed, 'hex');
   const bytes = Buffer.from(trimmed, 'base64');
   return bytes.length === 32 ? bytes : undefined;
+}
+
+/**
+ * PAYLOAD_KEYS: `keyId:key` pairs, comma-separated, each key 32 random bytes as base64 or 64 hex characters (as
+ * VAULT_KEY); the keys, or the problem (naming key ids, never a key).
+ */
+export function parsePayloadKeys(list: string): PayloadKey[] | string {
+  const entries = list.split(',').map((entry) => entry.trim()).filter(Boolean);
+  if (entries.length === 0) return 'must be keyId:key pairs separated by commas, e.g. 2026-01:<openssl rand -base64 32>; the first encrypts, all decrypt';
+  const keys: PayloadKey[] = [];
+  for (const entry of entries) {
+    const colon = entry.indexOf(':');
+    const id = colon < 0 ? '' : entry.slice(0, colon).trim();
+    if (!PAYLOAD_KEY_ID.test(id)) return 'must be keyId:key pairs separated by commas (a key id is 1-64 letters, digits, . _ or -), e.g. 2026-01:<openssl rand -base64 32>';
+    if (keys.some((k) => k.id === id)) return `key id "${id}" appears twice; each key needs its own id`;
+    const key = decodeVaultKey(entry.slice(colon + 1));
+    if (!key) return `the key of "${id}" must be 32 bytes as base64 or 64 hex characters`;
+    if (!isRandomLooking(key)) return `the key of "${id}" looks made by hand (too few distinct bytes); generate one with \`openssl rand -base64 32\``;
+    keys.push(payloadKey(id, key));
+  }
+  return keys;
 }
 
 /** For entry points: load the config or print every problem and exit non-zero. */

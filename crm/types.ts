@@ -3,6 +3,8 @@
  * CRM lives in `crm/<source>/`: `webhook.ts` (check a delivery, read its events, and sign one for tests and
  * `send-webhook`) and `client.ts` (read a client's record, write progress back).
  */
+import type { OnboardingSettings, PlatformName } from '../workflows/definitions.js';
+
 export const CRM_SOURCES = ['hubspot', 'pipedrive', 'gohighlevel'] as const;
 export type CrmSource = (typeof CRM_SOURCES)[number];
 
@@ -11,6 +13,17 @@ export const CRM_SOURCE_LABELS: Record<CrmSource, string> = {
   pipedrive: 'Pipedrive',
   gohighlevel: 'GoHighLevel',
 };
+
+/**
+ * The events of each CRM that can start an onboarding (HUBSPOT_START_EVENTS, PIPEDRIVE_START_EVENTS and
+ * GHL_START_EVENTS pick among them): a client created, or a deal (an opportunity) won.
+ */
+export const CRM_START_EVENTS = {
+  hubspot: ['contact.creation', 'deal.won'],
+  pipedrive: ['deal.won', 'person.create'],
+  gohighlevel: ['contact.create', 'opportunity.won'],
+} as const satisfies Record<CrmSource, readonly string[]>;
+export type CrmStartEvent<S extends CrmSource> = (typeof CRM_START_EVENTS)[S][number];
 
 export function isCrmSource(name: string): name is CrmSource {
   return (CRM_SOURCES as readonly string[]).includes(name);
@@ -83,4 +96,31 @@ export interface CrmApi {
   contactOfDeal?(account: string, dealId: string): Promise<string | null>;
   /** Best effort, idempotent: the same progress written twice leaves the record as once. */
   writeProgress(record: CrmRecord, progress: CrmProgress): Promise<void>;
+}
+
+/** Failure types of the CRM activities a workflow can tell apart (both non-retryable). */
+export const CrmFailureTypes = {
+  /** The worker has no API settings for this CRM; the message names the variables to set. */
+  notConfigured: 'CrmNotConfigured',
+  /** The client's record (or the won deal) is gone from the CRM: deleted or merged. */
+  recordNotFound: 'CrmRecordNotFound',
+} as const;
+
+/** The workflow that turns a won deal into its client's onboarding: it reads the deal's contact from the CRM first. */
+export const RESOLVE_CRM_DEAL_WORKFLOW_TYPE = 'resolveCrmDeal';
+
+/** One per won deal, `crm-deal-<source>-<account>-<dealId>`: a redelivery (or the deal won again) starts nothing new. */
+export function crmDealWorkflowId(deal: { source: CrmSource; account: string; dealId: string }): string {
+  return `crm-deal-${deal.source}-${deal.account}-${deal.dealId}`;
+}
+
+/** The input of `resolveCrmDeal`, as the intake starts it: what `Onboardings.start` would give the onboarding. */
+export interface ResolveCrmDealInput {
+  source: CrmSource;
+  account: string;
+  dealId: string;
+  /** The plan of the onboarding it starts. */
+  services: PlatformName[];
+  receivedAt: string;
+  settings: OnboardingSettings;
 }

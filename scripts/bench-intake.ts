@@ -12,6 +12,8 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { pino } from 'pino';
 import { Webhook } from 'standardwebhooks';
 import { createApp } from '../api/app.js';
+import { DEV_PAYLOAD_KEY } from '../config/index.js';
+import { payloadDataConverter } from '../config/payload-codec.js';
 import { FileVault } from '../vault/index.js';
 import { ONBOARDING_SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
 import { findTemporalCli } from './temporal-cli.mjs';
@@ -41,6 +43,8 @@ if (!cli) {
 progress('Starting a throwaway Temporal dev server…');
 const env = await TestWorkflowEnvironment.createLocal({
   server: { executable: { type: 'existing-path', path: cli }, ip: '127.0.0.1', ui: false, searchAttributes: ONBOARDING_SEARCH_ATTRIBUTES, log: { format: 'pretty', level: 'error' } },
+  // The intake encrypts each workflow's input as the engine does: part of what is measured.
+  client: { dataConverter: payloadDataConverter({ payloadKeys: [DEV_PAYLOAD_KEY] }) },
 });
 const dataDir = await mkdtemp(path.join(os.tmpdir(), 'bench-intake-'));
 const secret = `whsec_${Buffer.from('benchmark-webhook-secret-32-byte').toString('base64')}`;

@@ -19,7 +19,9 @@ import { createActivities } from '../activities/index.js';
 import { createSmtpMailer } from '../activities/mailer.js';
 import { NextNetClient } from '../platforms/nextnet/client.js';
 import { FileSentEmailLedger } from '../activities/sent-email-ledger.js';
+import { DEV_PAYLOAD_KEY } from '../config/index.js';
 import { createLogger } from '../config/logger.js';
+import { payloadDataConverter } from '../config/payload-codec.js';
 import { startSimulator } from '../simulator/app.js';
 import { FileVault } from '../vault/index.js';
 import { createSiteCreationWorker, WORKFLOWS_PATH } from '../worker/index.js';
@@ -61,6 +63,8 @@ const simulator = await startSimulator({ apiKeys: [KEY], netlifyResellerTokens: 
 const mail = await startMailDev({ smtpPort: await freePort(), webPort: await freePort(), mailDirectory: path.join(dataDir, 'mail') });
 const mailer = createSmtpMailer(mail.smtpUrl, 'Agency <onboarding@agency.test>');
 const taskQueue = 'record-histories';
+// Encrypted as the engine encrypts, with the development key, which test/replay.test.ts holds.
+const dataConverter = payloadDataConverter({ payloadKeys: [DEV_PAYLOAD_KEY] });
 const nativeConnection = await NativeConnection.connect({ address: env.address });
 const activities = createActivities({
     nextnet: new NextNetClient({ baseUrl: simulator.baseUrl, apiKey: KEY, timeoutMs: 2_000 }),
@@ -78,10 +82,10 @@ const activities = createActivities({
     emailFrom: 'Agency <onboarding@agency.test>',
     opsAlertTo: 'ops@agency.test',
 });
-const worker = await Worker.create({ connection: nativeConnection, taskQueue, workflowsPath: WORKFLOWS_PATH, activities, shutdownGraceTime: '1 second' });
-const siteWorker = await createSiteCreationWorker({ connection: nativeConnection, taskQueue, activities, perMinute: 600 });
+const worker = await Worker.create({ connection: nativeConnection, taskQueue, workflowsPath: WORKFLOWS_PATH, activities, dataConverter, shutdownGraceTime: '1 second' });
+const siteWorker = await createSiteCreationWorker({ connection: nativeConnection, taskQueue, activities, perMinute: 600, dataConverter });
 const siteWorkerRun = siteWorker.run();
-const client = new Client({ connection: await Connection.connect({ address: env.address }) });
+const client = new Client({ connection: await Connection.connect({ address: env.address }), dataConverter });
 const knob = async (method: string, urlPath: string, body?: unknown) => {
   const response = await fetch(`${simulator.url}/_simulator${urlPath}`, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
   if (!response.ok) throw new Error(`simulator ${urlPath}: ${response.status} ${await response.text()}`);

@@ -11,16 +11,17 @@ import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/se
 import pretty from 'pino-pretty';
 import { PostgresSentEmailLedger } from '../activities/postgres-sent-email-ledger.js';
 import { startApiServer } from '../api/server.js';
-import { DEV_DEFAULTS, loadConfigOrExit, type Config } from '../config/index.js';
+import { DEV_DEFAULTS, DEV_GHL_WEBHOOK_PRIVATE_KEY, DEV_PAYLOAD_KEY, loadConfigOrExit, type Config } from '../config/index.js';
 import { temporalConnectionOptions } from '../config/temporal-connection.js';
 import { createLogger } from '../config/logger.js';
 import { openDatabase } from '../database/index.js';
 import { importFileState } from '../database/import-files.js';
 import { siteCreationQueueFor } from '../platforms/netlify/platform.js';
-import { startSimulator } from '../simulator/app.js';
+import { startSimulator, type RunningSimulator } from '../simulator/app.js';
 import { openVault, resolveVaultKey } from '../vault/index.js';
 import { ONBOARDING_SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
 import { configureTemporalRuntime, connectWorker, createOnboardingWorker } from '../worker/index.js';
+import { startConfiguredDnsSweep } from '../worker/dns-sweep.js';
 import { startMailDev } from './maildev.js';
 import { startEmbeddedPostgres } from './postgres.js';
 import { ensureTemporalCli } from './temporal-cli.mjs';
@@ -53,6 +54,8 @@ process.on('SIGTERM', () => void stopAll(0));
 process.on('SIGHUP', () => void stopAll(0));
 
 const step = (text: string) => console.log(`• ${text}`);
+// The API's codec server, where the Temporal UI decrypts client data (api/codec-server.ts).
+const codecEndpoint = `http://127.0.0.1:${config.port}/codec`;
 
 try {
   const lines: string[] = [];
@@ -86,7 +89,7 @@ try {
     const cli = await ensureTemporalCli();
     const dbFile = path.join(dataDir, 'temporal.db');
     step(`Starting the Temporal dev server (state in ${displayPath(dbFile)})…`);
-    const server = startTemporalDevServer(cli, dbFile, config.devStack.temporalPort, config.devStack.temporalUiPort);
+    const server = startTemporalDevServer(cli, dbFile, config.devStack.temporalPort, config.devStack.temporalUiPort, codecEndpoint);
     stops.push(() => stopChild(server));
     await waitForTemporal(config.temporal, server);
     lines.push(`Temporal        ${config.temporal.address}   Web UI http://127.0.0.1:${config.devStack.temporalUiPort}`);
@@ -97,8 +100,10 @@ try {
     lines.push(`Temporal        ${config.temporal.address} (external)`);
   }
 
-  if (config.reseller.usesSimulator || config.netlify.usesSimulator) {
-    const simulated = [config.netlify.usesSimulator ? 'Netlify' : null, config.reseller.usesSimulator ? 'NextNet' : null].filter(Boolean).join(' and ');
+  const simulatedCrms = Object.values(config.crmApis).some((crm) => typeof crm === 'object' && crm.usesSimulator);
+  const crmHowTo: string[] = [];
+  if (config.reseller.usesSimulator || config.netlify.usesSimulator || simulatedCrms) {
+    const simulated = [config.netlify.usesSimulator ? 'Netlify' : null, config.reseller.usesSimulator ? 'NextNet' : null, simulatedCrms ? 'the CRMs' : null].filter(Boolean).join(', ');
     step(`Starting the ${simulated} simulator and its DNS server…`);
     const simulator = await startSimulator({
       port: config.devStack.simulatorPort,
@@ -109,12 +114,29 @@ try {
       stateFile: path.join(dataDir, 'simulator-state.json'),
       dns: { port: config.devStack.simulatorDnsPort },
       logger: logger.child({ component: 'simulator' }),
+      // The simulated CRMs accept the engine's tokens and sign their webhooks the way the engine's intake checks them.
+      crm: {
+        webhookUrl: config.devStack.simulatorCrmWebhookUrl,
+        hubspot: { accessTokens: [config.crmApis.hubspot?.accessToken ?? DEV_DEFAULTS.HUBSPOT_ACCESS_TOKEN], clientSecret: config.crmIntake.hubspot?.clientSecret },
+        pipedrive: { apiTokens: [config.crmApis.pipedrive?.apiToken ?? DEV_DEFAULTS.PIPEDRIVE_API_TOKEN], webhookUser: config.crmIntake.pipedrive?.user, webhookPassword: config.crmIntake.pipedrive?.password },
+        gohighlevel: {
+          apiTokens: [config.crmApis.gohighlevel?.apiToken ?? DEV_DEFAULTS.GHL_API_TOKEN],
+          // The public development pair, which `npm run send-webhook` signs with too; a GHL_WEBHOOK_PUBLIC_KEY of your own
+          // leaves the simulator its own key (printed below).
+          ...(config.crmIntake.gohighlevel?.publicKey === DEV_DEFAULTS.GHL_WEBHOOK_PUBLIC_KEY ? { webhookPrivateKey: DEV_GHL_WEBHOOK_PRIVATE_KEY } : {}),
+        },
+      },
     });
     stops.push(() => simulator.close());
     if (config.reseller.usesSimulator) lines.push(`NextNet (sim)   ${simulator.baseUrl}   state: ${simulator.url}/_simulator/domains`);
     if (config.netlify.usesSimulator) {
       lines.push(`Netlify (sim)   ${simulator.netlifyBaseUrl}   state: ${simulator.url}/_simulator/netlify/sites`);
       lines.push(`                reseller token: ${config.netlify.resellerToken === DEV_DEFAULTS.NETLIFY_RESELLER_TOKEN ? `${DEV_DEFAULTS.NETLIFY_RESELLER_TOKEN} (development token, NETLIFY_RESELLER_TOKEN)` : 'NETLIFY_RESELLER_TOKEN'}`);
+    }
+    if (simulatedCrms) {
+      const crm = simulatedCrmLines(config, simulator);
+      lines.push(...crm.lines);
+      crmHowTo.push(...crm.howTo);
     }
     lines.push(`DNS (sim)       ${simulator.dns?.address ?? 'off'}   the client domains' records (DNS_RESOLVERS=${config.dnsResolvers.join(',') || 'system'})`);
   }
@@ -171,7 +193,11 @@ try {
     workers.close();
     await workerConnection.close();
   });
+  // Wakes onboardings whose domain NextNet now reads verified (DNS_SWEEP_INTERVAL); stopped before the worker.
+  const sweep = await startConfiguredDnsSweep(config, logger.child({ component: 'worker' }));
+  if (sweep) stops.push(() => sweep.stop());
   lines.push(`Worker          task queues "${config.temporal.taskQueue}" and "${siteCreationQueueFor(config.temporal.taskQueue)}" (at most ${config.netlify.siteCreatesPerMinute} site creations a minute)   metrics http://${config.workerMetricsAddress}/metrics`);
+  if (sweep) lines.push(`                DNS sweep: NextNet's domain list every ${Math.round(config.dnsSweepIntervalMs! / 1000)} s wakes onboardings whose domain verified (DNS_SWEEP_INTERVAL)`);
 
   const api = await startApiServer({ config, logger, vault });
   stops.push(() => api.close());
@@ -183,10 +209,16 @@ try {
   lines.push(
     `                ops token:      ${config.opsApiToken === DEV_DEFAULTS.OPS_API_TOKEN ? `${DEV_DEFAULTS.OPS_API_TOKEN} (the public development default, which npx onboarding uses too; OPS_API_TOKEN overrides it)` : 'from OPS_API_TOKEN (not shown; npx onboarding reads the same variable)'}`,
   );
+  const [payloadKey] = config.payloadKeys;
+  lines.push(
+    `Decryption      client data is encrypted in Temporal (key "${payloadKey?.id}"${payloadKey === DEV_PAYLOAD_KEY ? ', the development key; PAYLOAD_KEYS overrides it' : ', from PAYLOAD_KEYS'})`,
+  );
+  lines.push(`                to read it in the Temporal UI, log in once with the ops token at ${codecEndpoint}/login (it says how to set up the UI)`);
 
   console.log(`\nThe onboarding stack is up:\n${lines.map((l) => `  ${l}`).join('\n')}\n`);
   console.log('Send a signed test webhook:  npm run send-webhook -- --domain acme-plumbing.com --email owner@acme-plumbing.com [--services netlify,nextnet]');
   console.log('                             npm run send-webhook -- --type client.churned --domain acme-plumbing.com   (or client.reactivated)');
+  if (crmHowTo.length > 0) console.log(`Or create a client in a simulated CRM; its webhook starts the onboarding:\n${crmHowTo.map((l) => `  ${l}`).join('\n')}`);
   console.log('List onboardings:            npx onboarding list   (npx onboarding show <id> for one)');
   console.log('Press Ctrl-C to stop everything.\n');
 } catch (err) {
@@ -194,11 +226,14 @@ try {
   await stopAll(1);
 }
 
-function startTemporalDevServer(cli: string, dbFile: string, port: number, uiPort: number): ChildProcess {
+function startTemporalDevServer(cli: string, dbFile: string, port: number, uiPort: number, codecEndpoint: string): ChildProcess {
   const child = spawn(
     cli,
     [
       'server', 'start-dev', '--db-filename', dbFile, '--ip', '127.0.0.1', '--port', String(port), '--ui-port', String(uiPort), '--log-level', 'error',
+      // The UI decodes through the API's codec server; the dev server cannot tell it to send credentials, so each
+      // browser ticks "Include cross-origin credentials" once (the login page says so).
+      '--ui-codec-endpoint', codecEndpoint,
       ...ONBOARDING_SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=${searchAttributeTypeName(key.type)}`]),
     ],
     // Its own process group: Ctrl-C reaches us once, and we stop it after the worker has drained.
@@ -275,6 +310,49 @@ async function ensureSearchAttributes(temporal: Config['temporal']): Promise<voi
   } finally {
     await connection.close();
   }
+}
+
+/**
+ * Where each simulated CRM is, the token it takes (shown when it is the public development one) and where its webhooks
+ * go; and the commands that create a client there the way an agency would, so its webhook starts an onboarding.
+ */
+function simulatedCrmLines(config: Config, simulator: RunningSimulator): { lines: string[]; howTo: string[] } {
+  const lines: string[] = [];
+  const howTo: string[] = [];
+  const webhooks = (source: string) => `webhooks to ${config.devStack.simulatorCrmWebhookUrl}/${source}`;
+  const shown = (token: string, devToken: string, variable: string) => (token === devToken ? token : `$${variable}`);
+  const json = (body: unknown) => `-H 'Content-Type: application/json' -d '${JSON.stringify(body)}'`;
+  const { hubspot, pipedrive, gohighlevel } = config.crmApis;
+  if (hubspot?.usesSimulator) {
+    const token = shown(hubspot.accessToken, DEV_DEFAULTS.HUBSPOT_ACCESS_TOKEN, 'HUBSPOT_ACCESS_TOKEN');
+    lines.push(`HubSpot (sim)   ${simulator.crmBaseUrls.hubspot}   token: ${token === DEV_DEFAULTS.HUBSPOT_ACCESS_TOKEN ? `${token} (development token, HUBSPOT_ACCESS_TOKEN)` : 'HUBSPOT_ACCESS_TOKEN'}   ${webhooks('hubspot')}`);
+    howTo.push(
+      `HubSpot contact:     curl -s -X POST ${simulator.crmBaseUrls.hubspot}/crm/v3/objects/contacts -H 'Authorization: Bearer ${token}' ${json({ properties: { email: 'owner@acme-plumbing.com', firstname: 'Ada', lastname: 'Lovelace', website: 'acme-plumbing.com' } })}`,
+    );
+  }
+  if (pipedrive?.usesSimulator) {
+    const token = shown(pipedrive.apiToken, DEV_DEFAULTS.PIPEDRIVE_API_TOKEN, 'PIPEDRIVE_API_TOKEN');
+    lines.push(`Pipedrive (sim) ${simulator.crmBaseUrls.pipedrive}   token: ${token === DEV_DEFAULTS.PIPEDRIVE_API_TOKEN ? `${token} (development token, PIPEDRIVE_API_TOKEN)` : 'PIPEDRIVE_API_TOKEN'}   ${webhooks('pipedrive')}`);
+    const call = (method: string, path: string, body: unknown) => `curl -s -X ${method} ${simulator.crmBaseUrls.pipedrive}${path} -H 'x-api-token: ${token}' ${json(body)}`;
+    howTo.push(
+      `Pipedrive won deal:  ${call('POST', '/api/v2/organizations', { name: 'Acme Plumbing', custom_fields: { [pipedrive.websiteField ?? DEV_DEFAULTS.PIPEDRIVE_WEBSITE_FIELD]: 'acme-plumbing.com' } })}`,
+      `                     ${call('POST', '/api/v2/persons', { name: 'Ada Lovelace', emails: [{ value: 'owner@acme-plumbing.com', primary: true }], org_id: '<organization id>' }).replace('"<organization id>"', '<organization id>')}`,
+      `                     ${call('POST', '/api/v2/deals', { title: 'Acme Plumbing website', person_id: '<person id>' }).replace('"<person id>"', '<person id>')}`,
+      `                     ${call('PATCH', '/api/v2/deals/<deal id>', { status: 'won' })}`,
+    );
+  }
+  if (gohighlevel?.usesSimulator) {
+    const token = shown(gohighlevel.apiToken, DEV_DEFAULTS.GHL_API_TOKEN, 'GHL_API_TOKEN');
+    lines.push(`GoHighLevel (sim) ${simulator.crmBaseUrls.gohighlevel}   token: ${token === DEV_DEFAULTS.GHL_API_TOKEN ? `${token} (development token, GHL_API_TOKEN)` : 'GHL_API_TOKEN'}   ${webhooks('gohighlevel')}`);
+    const signingKey = simulator.knobs.crm.gohighlevel.webhookPublicKey();
+    if (config.crmIntake.gohighlevel && config.crmIntake.gohighlevel.publicKey !== signingKey) {
+      lines.push(`                  its webhooks are signed with its own key: set GHL_WEBHOOK_PUBLIC_KEY=${signingKey} for the engine to accept them`);
+    }
+    howTo.push(
+      `GoHighLevel contact: curl -s -X POST ${simulator.crmBaseUrls.gohighlevel}/contacts/ -H 'Authorization: Bearer ${token}' -H 'Version: 2021-07-28' ${json({ locationId: simulator.knobs.crm.gohighlevel.locationId(), email: 'owner@acme-plumbing.com', firstName: 'Ada', website: 'acme-plumbing.com' })}`,
+    );
+  }
+  return { lines, howTo };
 }
 
 /** A database URL fit to print: the password left out. */

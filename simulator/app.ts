@@ -3,7 +3,9 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
+import type { CrmSource } from '../crm/types.js';
 import { clientDnsRecords, dnsPointsAtSite } from './client-dns.js';
+import { CRM_BASE_PATHS, type CrmSimulatorOptions, createCrmSimulators } from './crm/index.js';
 import { DnsRecordStore } from './dns-records.js';
 import { startDnsServer } from './dns-server.js';
 import { KnobRejected, type SimulatorKnobs, createKnobsRouter, createSimulatorKnobs } from './knobs.js';
@@ -60,6 +62,8 @@ export interface SimulatorOptions {
   /** Gets one line per request (method, path, status); never a key, a token or a WordPress key. */
   logger?: Logger;
   now?: () => number;
+  /** HubSpot, Pipedrive and GoHighLevel (simulator/crm/): tokens, webhook credentials and where webhooks go. */
+  crm?: CrmSimulatorOptions;
 }
 
 /** `state.json` → `state.netlify.json`; a name without `.json` gets `.netlify.json` appended. */
@@ -106,7 +110,11 @@ export function createSimulator(options: SimulatorOptions): Simulator {
     clientDnsRecords({ nextnet: nextnetStore, netlify: netlifyStore, loadBalancerIp }),
   );
 
+  // Each CRM's state goes to a sibling of the state file too: state.hubspot.json, state.pipedrive.json, state.gohighlevel.json.
+  const crm = createCrmSimulators({ options: options.crm ?? {}, stateFile: options.stateFile, now, shutdownSignal: shutdown.signal, logger });
+
   const knobs = createSimulatorKnobs({
+    crm: crm.knobs,
     nextnet: createNextNetKnobs({ store: nextnetStore, faults: nextnetFaults, callLog: nextnetCalls }),
     netlify: createNetlifyKnobs({ store: netlifyStore, faults: netlifyFaults, callLog: netlifyCalls, limits: netlifyLimits }),
     dnsRecords,
@@ -161,6 +169,11 @@ export function createSimulator(options: SimulatorOptions): Simulator {
     }),
   );
 
+  crm.mount(app);
+
+  const crmKnobs = express.Router();
+  crm.mountKnobs(crmKnobs);
+  app.use('/_simulator', crmKnobs);
   app.use('/_simulator', createKnobsRouter(knobs));
 
   app.use((_req: Request, res: Response) => {
@@ -187,7 +200,15 @@ export function createSimulator(options: SimulatorOptions): Simulator {
     res.status(500).json({ detail: 'A server error occurred.' });
   });
 
-  return { app, knobs, dnsRecords, stop: () => shutdown.abort() };
+  return {
+    app,
+    knobs,
+    dnsRecords,
+    stop: () => {
+      shutdown.abort();
+      crm.stop();
+    },
+  };
 }
 
 /** body-parser's errors carry a client status (400 malformed JSON, 413 too large) that we pass on. */
@@ -205,6 +226,8 @@ export interface RunningSimulator {
   baseUrl: string;
   /** url + '/netlify/api/v1', what a Netlify client uses instead of https://api.netlify.com/api/v1. */
   netlifyBaseUrl: string;
+  /** Each CRM's API: what its client uses instead of the real base URL (https://api.hubapi.com…). */
+  crmBaseUrls: Record<CrmSource, string>;
   /** The authoritative DNS server, when started (option `dns`): `address` is `127.0.0.1:<port>`. */
   dns?: { address: string; port: number };
   knobs: SimulatorKnobs;
@@ -269,6 +292,7 @@ export async function startSimulator(options: StartSimulatorOptions): Promise<Ru
     url,
     baseUrl: `${url}${NEXTNET_BASE_PATH}`,
     netlifyBaseUrl: `${url}${NETLIFY_BASE_PATH}`,
+    crmBaseUrls: { hubspot: `${url}${CRM_BASE_PATHS.hubspot}`, pipedrive: `${url}${CRM_BASE_PATHS.pipedrive}`, gohighlevel: `${url}${CRM_BASE_PATHS.gohighlevel}` },
     ...(dnsServer && { dns: { address: dnsServer.address, port: dnsServer.port } }),
     knobs: simulator.knobs,
     close,

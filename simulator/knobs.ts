@@ -1,6 +1,7 @@
 import express, { type Request, type Response } from 'express';
 import { z } from 'zod';
 import { DnsRecordSchema, type DnsRecord, type DnsRecordStore, type DnsRecordView, isDnsRecordName, normaliseDnsName } from './dns-records.js';
+import type { CrmKnobs } from './crm/index.js';
 import { type NetlifyKnobs, type SimulatedSite, addNetlifyKnobRoutes } from './netlify/knobs.js';
 import { type NextNetKnobs, type SimulatedDomain, addNextNetKnobRoutes } from './nextnet/knobs.js';
 import { KnobRejected, knobRouter, parseKnobBody } from './platform/knobs.js';
@@ -14,6 +15,8 @@ export interface SimulatorKnobDeps {
   nextnet: NextNetKnobs;
   netlify: NetlifyKnobs;
   dnsRecords: DnsRecordStore;
+  /** HubSpot's, Pipedrive's and GoHighLevel's knobs, and the webhooks they sent (their routes: simulator/crm/index.ts). */
+  crm: CrmKnobs;
   /** The client-DNS delay, which both platforms follow. */
   dnsVerifyAfterMs: { get(): number | null; set(delayMs: number | null): void };
 }
@@ -28,7 +31,7 @@ export interface VerifiedNetlifyHost {
  * Test controls, usable in-process (`simulator.knobs`) or over HTTP under /_simulator. NextNet's own knobs are
  * at the top level (as they always were); Netlify's are under `netlify`, the DNS overrides under `dns`.
  */
-export function createSimulatorKnobs({ nextnet, netlify, dnsRecords, dnsVerifyAfterMs }: SimulatorKnobDeps) {
+export function createSimulatorKnobs({ nextnet, netlify, dnsRecords, crm, dnsVerifyAfterMs }: SimulatorKnobDeps) {
   const dns = {
     records: (): DnsRecordView[] => dnsRecords.all(),
 
@@ -70,14 +73,16 @@ export function createSimulatorKnobs({ nextnet, netlify, dnsRecords, dnsVerifyAf
       dnsVerifyAfterMs.set(parseKnobBody('config', ConfigBody, config).dnsVerifyAfterMs);
     },
 
-    /** Forgets everything of both platforms (not their configuration) and every DNS override. */
+    /** Forgets everything of both platforms and the CRMs (not their configuration) and every DNS override. */
     reset(): void {
       nextnet.reset();
       netlify.reset();
+      crm.reset();
       dnsRecords.clearOverrides();
     },
 
     netlify,
+    crm,
     dns,
   };
 }

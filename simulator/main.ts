@@ -30,6 +30,14 @@ const SimulatorEnv = z.object({
     .transform((value) => (value === 'never' ? null : Number(value)))
     .default(30_000),
   SIM_STATE_FILE: z.string().optional(),
+  // The CRMs (simulator/crm/): the tokens their APIs accept, their webhooks' credentials, and where webhooks go.
+  SIM_CRM_WEBHOOK_URL: z.url({ error: 'must be a URL, e.g. http://127.0.0.1:3000/webhooks' }).optional(),
+  HUBSPOT_ACCESS_TOKEN: z.string().optional(),
+  HUBSPOT_CLIENT_SECRET: z.string().optional(),
+  PIPEDRIVE_API_TOKEN: z.string().optional(),
+  PIPEDRIVE_WEBHOOK_USER: z.string().optional(),
+  PIPEDRIVE_WEBHOOK_PASSWORD: z.string().optional(),
+  GHL_API_TOKEN: z.string().optional(),
 });
 
 /** Empty strings count as unset, so `SIM_STATE_FILE=` in a .env file means "no state file". */
@@ -50,6 +58,7 @@ const logger = pino({
   redact: [
     'req.headers["x-serendipity-api-key"]',
     'req.headers.authorization',
+    'req.headers["x-api-token"]',
     '*.api_key',
     '*.wordpressApiKey',
     '*.apiKey',
@@ -67,6 +76,12 @@ const simulator = await startSimulator({
   netlify: { loadBalancerIp: env.NETLIFY_LOAD_BALANCER_IP },
   dnsVerifyAfterMs: env.SIM_DNS_VERIFY_AFTER_MS,
   stateFile: env.SIM_STATE_FILE,
+  crm: {
+    webhookUrl: env.SIM_CRM_WEBHOOK_URL,
+    hubspot: { ...(env.HUBSPOT_ACCESS_TOKEN && { accessTokens: [env.HUBSPOT_ACCESS_TOKEN] }), clientSecret: env.HUBSPOT_CLIENT_SECRET },
+    pipedrive: { ...(env.PIPEDRIVE_API_TOKEN && { apiTokens: [env.PIPEDRIVE_API_TOKEN] }), webhookUser: env.PIPEDRIVE_WEBHOOK_USER, webhookPassword: env.PIPEDRIVE_WEBHOOK_PASSWORD },
+    gohighlevel: { ...(env.GHL_API_TOKEN && { apiTokens: [env.GHL_API_TOKEN] }) },
+  },
   ...(env.SIM_DNS_PORT !== null && { dns: { port: env.SIM_DNS_PORT } }),
   logger,
 });
@@ -76,13 +91,16 @@ logger.info(
     url: simulator.url,
     nextnetBaseUrl: simulator.baseUrl,
     netlifyBaseUrl: simulator.netlifyBaseUrl,
+    crmBaseUrls: simulator.crmBaseUrls,
+    crmWebhookUrl: env.SIM_CRM_WEBHOOK_URL ?? null,
+    gohighlevelWebhookPublicKey: simulator.knobs.crm.gohighlevel.webhookPublicKey(),
     dns: simulator.dns?.address ?? null,
     acceptedKey: env.RESELLER_API_KEY ? 'RESELLER_API_KEY' : 'DEV_RESELLER_API_KEY',
     acceptedNetlifyToken: env.NETLIFY_RESELLER_TOKEN ? 'NETLIFY_RESELLER_TOKEN' : 'DEV_NETLIFY_RESELLER_TOKEN',
     dnsVerifyAfterMs: env.SIM_DNS_VERIFY_AFTER_MS,
     stateFile: env.SIM_STATE_FILE ?? null,
   },
-  `NextNet and Netlify reseller API simulator listening on ${simulator.url}` +
+  `NextNet, Netlify, HubSpot, Pipedrive and GoHighLevel API simulator listening on ${simulator.url}` +
     (simulator.dns ? `, DNS on ${simulator.dns.address}` : ''),
 );
 

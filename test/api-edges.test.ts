@@ -3,7 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { FileVault } from '../vault/index.js';
-import { capturedLogger, serveApi, TEST_OPS_TOKEN } from './support.js';
+import { capturedLogger, serveApi, TEST_DATA_CONVERTER, TEST_OPS_TOKEN } from './support.js';
 
 /** Input an attacker or an unlucky client sends: each answered at once with a 4xx that names the problem. */
 let connection: Connection;
@@ -13,7 +13,7 @@ const logs = capturedLogger();
 beforeAll(async () => {
   connection = await Connection.connect({ address: inject('temporalAddress') });
   api = await serveApi({
-    temporal: new Client({ connection }),
+    temporal: new Client({ connection, dataConverter: TEST_DATA_CONVERTER }),
     vault: new FileVault('/tmp/api-edges-vault-unused', Buffer.alloc(32, 5), logs.logger),
     taskQueue: 'api-edges-unused',
     logger: logs.logger,

@@ -11,6 +11,7 @@ const PRODUCTION_ENV = {
   CRM_WEBHOOK_SECRET: 'whsec_' + randomBytes(32).toString('base64'),
   OPS_API_TOKEN: 'ops-token-0123456789',
   VAULT_KEY: HEX_VAULT_KEY,
+  PAYLOAD_KEYS: `2026-01:${randomBytes(32).toString('base64')}`,
   SMTP_URL: 'smtps://mailer:pw@smtp.agency.example:465',
   EMAIL_FROM: 'Acme Agency <onboarding@agency.example>',
   TEMPORAL_ADDRESS: 'temporal.internal:7233',
@@ -70,6 +71,7 @@ describe('defaults', () => {
       simulatorPort: 4010,
       simulatorDnsPort: 4053,
       simulatorDnsVerifyAfterMs: 30_000,
+      simulatorCrmWebhookUrl: 'http://127.0.0.1:3000/webhooks',
       mailDevSmtpPort: 1025,
       mailDevWebPort: 1080,
       temporalPort: 7233,
@@ -155,6 +157,26 @@ describe('reading values', () => {
     expect(configErrorFor({ WORKER_METRICS_ADDRESS: '9100' }).problems).toEqual(['WORKER_METRICS_ADDRESS: must be host:port, e.g. 0.0.0.0:9464']);
   });
 
+  it("in development every CRM's API is its simulator with the development token and field keys", () => {
+    const { crmApis } = loadConfig({});
+    expect(crmApis.hubspot).toEqual({ apiUrl: 'http://127.0.0.1:4010/hubspot', accessToken: DEV_DEFAULTS.HUBSPOT_ACCESS_TOKEN, usesSimulator: true });
+    expect(crmApis.pipedrive).toMatchObject({ apiUrl: 'http://127.0.0.1:4010/pipedrive', websiteField: DEV_DEFAULTS.PIPEDRIVE_WEBSITE_FIELD, dealStatusField: DEV_DEFAULTS.PIPEDRIVE_DEAL_STATUS_FIELD });
+    expect(crmApis.gohighlevel).toMatchObject({ apiUrl: 'http://127.0.0.1:4010/gohighlevel', statusFieldId: DEV_DEFAULTS.GHL_STATUS_FIELD_ID });
+    expect(crmApis.timeoutMs).toBe(10_000);
+  });
+
+  it('in production a CRM is called only when its token is set, at its real API unless told otherwise', () => {
+    const config = loadConfig({ ...PRODUCTION_ENV, HUBSPOT_ACCESS_TOKEN: 'pat-na1-0123456789', GHL_API_URL: 'https://ghl-proxy.agency.example/', GHL_API_TOKEN: 'pit-0123456789' });
+    expect(config.crmApis.hubspot).toEqual({ apiUrl: 'https://api.hubapi.com', accessToken: 'pat-na1-0123456789', usesSimulator: false });
+    expect(config.crmApis.pipedrive).toBeUndefined();
+    expect(config.crmApis.gohighlevel).toEqual({ apiUrl: 'https://ghl-proxy.agency.example', apiToken: 'pit-0123456789', statusFieldId: undefined, usesSimulator: false });
+  });
+
+  it("a Pipedrive token in production needs the key of the organization's website field", () => {
+    expect(configErrorFor({ ...PRODUCTION_ENV, PIPEDRIVE_API_TOKEN: '0123456789abcdef' }).problems).toEqual([expect.stringMatching(/^PIPEDRIVE_WEBSITE_FIELD: is required with PIPEDRIVE_API_TOKEN/)]);
+    expect(loadConfig({ ...PRODUCTION_ENV, PIPEDRIVE_API_TOKEN: '0123456789abcdef', PIPEDRIVE_WEBSITE_FIELD: 'abc123' }).crmApis.pipedrive).toMatchObject({ apiUrl: 'https://api.pipedrive.com', websiteField: 'abc123', dealStatusField: undefined });
+  });
+
   it('ports are read as numbers', () => {
     expect(loadConfig({ PORT: '8080' }).port).toBe(8080);
     expect(configErrorFor({ PORT: '70000' }).problems).toEqual([expect.stringMatching(/^PORT: /)]);
@@ -207,7 +229,7 @@ describe('refusing a wrong configuration', () => {
     const error = configErrorFor({ NODE_ENV: 'production' });
 
     expect(error.problems).toEqual([
-      ...['CRM_WEBHOOK_SECRET', 'OPS_API_TOKEN', 'VAULT_KEY', 'SMTP_URL', 'EMAIL_FROM', 'TEMPORAL_ADDRESS', 'DATABASE_URL'].map((name) => `${name}: is required when NODE_ENV=production`),
+      ...['CRM_WEBHOOK_SECRET', 'OPS_API_TOKEN', 'VAULT_KEY', 'PAYLOAD_KEYS', 'SMTP_URL', 'EMAIL_FROM', 'TEMPORAL_ADDRESS', 'DATABASE_URL'].map((name) => `${name}: is required when NODE_ENV=production`),
       'NETLIFY_RESELLER_TOKEN, or RESELLER_API_URL and RESELLER_API_KEY: set the credentials of at least one platform when NODE_ENV=production',
     ]);
   });
@@ -232,8 +254,8 @@ describe('refusing a wrong configuration', () => {
     const error = configErrorFor({ NODE_ENV: 'production', PORT: 'http' });
 
     expect(error.problems).toContain('VAULT_KEY: is required when NODE_ENV=production');
-    // The invalid port, seven missing variables, and no platform with credentials.
-    expect(error.problems).toHaveLength(9);
+    // The invalid port, eight missing variables, and no platform with credentials.
+    expect(error.problems).toHaveLength(10);
   });
 
   it.each(['x@nextnet.ai', 'Agency <hello@BeDiscovered.ai>', 'noreply@netlify.com'])('EMAIL_FROM %j at the resold platform is refused', (from) => {

@@ -36,13 +36,14 @@ interface ComposeFile {
 }
 
 const APP_SERVICES = ['worker', 'api'] as const;
-const REQUIRED_SECRETS = ['RESELLER_API_KEY', 'CRM_WEBHOOK_SECRET', 'OPS_API_TOKEN', 'VAULT_KEY'] as const;
+const REQUIRED_SECRETS = ['RESELLER_API_KEY', 'CRM_WEBHOOK_SECRET', 'OPS_API_TOKEN', 'VAULT_KEY', 'PAYLOAD_KEYS'] as const;
 // What an operator would export before `docker compose up`: only what the file demands with ${NAME:?...}.
 const OPERATOR_ENVIRONMENT: Record<string, string> = {
   RESELLER_API_KEY: 'sk_org_live_0123456789',
   CRM_WEBHOOK_SECRET: 'whsec_' + Buffer.from('a-production-webhook-secret-32b!').toString('base64'),
   OPS_API_TOKEN: 'ops-token-0123456789',
   VAULT_KEY: 'b71f0c9d3e5a28c4f6e1d07a9b3c52e8a4d6f19c0e7b352a8d1c4f6e9b0a7d32',
+  PAYLOAD_KEYS: '2026-01:q3yQm0F9cT1uX8kVbR2wZ5eJ7hL4pN6sA0dG3iK9oM8=',
   EMAIL_FROM: 'Acme Agency <onboarding@agency.example>',
   TEMPORAL_DB_PASSWORD: 'a-database-password',
 };

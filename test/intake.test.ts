@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { FileVault } from '../vault/index.js';
 import type { OnboardingInput } from '../workflows/definitions.js';
-import { capturedLogger, clientCreatedEvent, freePort, serveApi, signedDelivery, TEST_OPS_TOKEN, uniqueClient } from './support.js';
+import { capturedLogger, clientCreatedEvent, decodedHistory, freePort, serveApi, signedDelivery, TEST_DATA_CONVERTER, TEST_OPS_TOKEN, uniqueClient } from './support.js';
 
 type Api = Awaited<ReturnType<typeof serveApi>>;
 
@@ -15,7 +15,7 @@ const vault = new FileVault('/tmp/intake-test-vault-unused', Buffer.alloc(32, 1)
 
 beforeAll(async () => {
   connection = await Connection.connect({ address: inject('temporalAddress') });
-  temporal = new Client({ connection });
+  temporal = new Client({ connection, dataConverter: TEST_DATA_CONVERTER });
   // No worker polls this task queue: the intake's job ends once the workflow is durably started.
   api = await serveApi({ temporal, vault, taskQueue });
 });
@@ -74,7 +74,7 @@ describe('the CRM webhook intake', () => {
   it('normalises the domain (case, trailing dot, IDN) before using it', async () => {
     const client = uniqueClient({ domain: 'Bücher-Shop.Example.COM.' });
     const { workflowId } = (await (await deliver(clientCreatedEvent(client))).json()) as { workflowId: string };
-    const history = await temporal.workflow.getHandle(workflowId).fetchHistory();
+    const history = await decodedHistory(temporal.workflow.getHandle(workflowId));
     const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
     const payload = started?.input?.payloads?.[0]?.data;
     const input = JSON.parse(Buffer.from(payload!).toString('utf8')) as OnboardingInput;
@@ -84,7 +84,7 @@ describe('the CRM webhook intake', () => {
 
   describe('the plan: data.services', () => {
     const inputOf = async (workflowId: string) => {
-      const history = await temporal.workflow.getHandle(workflowId).fetchHistory();
+      const history = await decodedHistory(temporal.workflow.getHandle(workflowId));
       const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0]?.data;
       return JSON.parse(Buffer.from(payload!).toString('utf8')) as OnboardingInput;
     };

@@ -4,6 +4,9 @@ import { loadConfig } from '../config/index.js';
 import { createLogger, REDACTED_PATHS } from '../config/logger.js';
 
 const SECRET = 'sk_org_live_do_not_log_me_0123456789';
+// A payload key (PAYLOAD_KEYS) as an operator writes it, and as its bytes would print in hex.
+const PAYLOAD_KEY_BASE64 = 'q3yQm0F9cT1uX8kVbR2wZ5eJ7hL4pN6sA0dG3iK9oM8=';
+const PAYLOAD_KEY_HEX = Buffer.from(PAYLOAD_KEY_BASE64, 'base64').toString('hex');
 
 /** A logger writing into an array, one JSON line per entry. */
 function collectingLogger(level = 'info', name?: string) {
@@ -152,6 +155,7 @@ describe('secrets in log lines', () => {
       CRM_WEBHOOK_SECRET: 'whsec_' + Buffer.from('crm-webhook-secret-of-32-bytes!!').toString('base64'),
       OPS_API_TOKEN: 'ops-token-live-0123456789',
       VAULT_KEY: 'b71f0c9d3e5a28c4f6e1d07a9b3c52e8a4d6f19c0e7b352a8d1c4f6e9b0a7d32',
+      PAYLOAD_KEYS: `live-1:${PAYLOAD_KEY_BASE64}`,
       SMTP_URL: 'smtps://mailer:smtp-password-live-0123@smtp.agency.example:465',
       DATABASE_URL: 'postgres://onboarding:db-password-live-0123@db.internal:5432/onboarding',
     };
@@ -167,7 +171,9 @@ describe('secrets in log lines', () => {
     logger.info({ config }, 'configuration loaded');
 
     expect(lines.join('')).toContain('https://api.nextnet.ai/accounts');
-    for (const secret of [...Object.values(secrets), 'smtp-password-live-0123', 'db-password-live-0123', 'crm-webhook-secret']) expect(lines.join('')).not.toContain(secret);
+    for (const secret of [...Object.values(secrets), PAYLOAD_KEY_BASE64, PAYLOAD_KEY_HEX, 'smtp-password-live-0123', 'db-password-live-0123', 'crm-webhook-secret']) {
+      expect(lines.join('')).not.toContain(secret);
+    }
   });
 
   it('a child logger keeps redacting and keeps its bound fields', () => {

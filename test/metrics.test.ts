@@ -1,7 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { FileVault } from '../vault/index.js';
-import { capturedLogger, clientCreatedEvent, serveApi, signedDelivery, TEST_OPS_TOKEN, uniqueClient } from './support.js';
+import { capturedLogger, clientCreatedEvent, serveApi, signedDelivery, TEST_DATA_CONVERTER, TEST_OPS_TOKEN, uniqueClient } from './support.js';
 
 type Api = Awaited<ReturnType<typeof serveApi>>;
 interface Sample {
@@ -17,7 +17,7 @@ const opened: Api[] = [];
 
 beforeAll(async () => {
   connection = await Connection.connect({ address: inject('temporalAddress') });
-  temporal = new Client({ connection });
+  temporal = new Client({ connection, dataConverter: TEST_DATA_CONVERTER });
 });
 afterAll(async () => {
   await Promise.all(opened.map((api) => api.close()));

@@ -2,7 +2,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getStatus } from '../workflows/definitions.js';
-import { clientCreatedEvent, eventually, serveApi, TEST_LOAD_BALANCER_IP, TEST_NETLIFY_TOKEN, uniqueClient, type TestStack, crmEvent, deliver, startStackWithApis } from './support.js';
+import { clientCreatedEvent, decodedHistory, eventually, serveApi, TEST_LOAD_BALANCER_IP, TEST_NETLIFY_TOKEN, uniqueClient, type TestStack, crmEvent, deliver, startStackWithApis } from './support.js';
 
 interface NetlifyCall {
   at: string;
@@ -84,7 +84,7 @@ describe('an onboarding onto Netlify and NextNet, on a real Temporal dev server'
 
     // Neither secret reaches history or logs.
     const key = await stack.vault.reveal({ onboardingId: handle.workflowId, name: 'wordpress-api-key' }, { actor: 'test', purpose: 'assert' });
-    const history = JSON.stringify(await handle.fetchHistory());
+    const history = JSON.stringify(await decodedHistory(handle));
     for (const secret of [token!, key!]) {
       expect(history).not.toContain(secret);
       expect(stack.logs.join('')).not.toContain(secret);

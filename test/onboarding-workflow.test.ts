@@ -1,7 +1,7 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getStatus, checkDnsNow, retryOnboarding } from '../workflows/definitions.js';
-import { completedStatus, eventually, startTestStack, uniqueClient, type TestStack } from './support.js';
+import { completedStatus, decodedHistory, eventually, startTestStack, uniqueClient, type TestStack } from './support.js';
 
 interface SimDomain {
   host: string;
@@ -51,7 +51,7 @@ describe('the onboarding workflow, on a real Temporal dev server', () => {
     expect(stored).toBe(issued!.wordpressApiKey);
     expect(result.registration?.keyReference).toBe(`vault:${handle.workflowId}/wordpress-api-key`);
 
-    const history = JSON.stringify(await handle.fetchHistory());
+    const history = JSON.stringify(await decodedHistory(handle));
     expect(history).not.toContain(issued!.wordpressApiKey);
     expect(stack.logs.join('')).not.toContain(issued!.wordpressApiKey);
 

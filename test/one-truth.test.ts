@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../cli/main.js';
 import { getStatus, type OnboardingInput } from '../workflows/definitions.js';
 import type { onboardClient } from '../workflows/onboarding.js';
-import { clientCreatedEvent, eventually, serveApi, TEST_OPS_TOKEN, TEST_WEBHOOK_SECRET, uniqueClient, type TestStack, completedStatus, crmEvent, deliver, startStackWithApis } from './support.js';
+import { clientCreatedEvent, decodedHistory, eventually, serveApi, TEST_OPS_TOKEN, TEST_WEBHOOK_SECRET, uniqueClient, type TestStack, completedStatus, crmEvent, deliver, startStackWithApis } from './support.js';
 
 const README = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 
@@ -373,7 +373,7 @@ describe('a client who churned, was offboarded and signs again', () => {
     expect(await (await deliver(api, event('client.created', client))).json()).toMatchObject({ status: 'already-started' });
 
     const handle = stack.client.workflow.getHandle(onboardingId);
-    const history = await handle.fetchHistory();
+    const history = await decodedHistory(handle);
     const input = JSON.parse(Buffer.from(history.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!.data!).toString('utf8')) as OnboardingInput;
     expect(input.previousRun).toEqual({ runId: firstRun, offboardedAt });
     const done = await handle.result();

@@ -1,10 +1,14 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import { Client, Connection } from '@temporalio/client';
-import type express from 'express';
+import express from 'express';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { z } from 'zod';
 import { createApp, WEBHOOK_BODY_LIMIT_BYTES } from '../api/app.js';
 import { CrmEvent } from '../api/crm-events.js';
-import { expressRoutes, openApiDocument, openApiPath, type OpenApiDocument } from '../api/openapi.js';
+import { describedRoutes, expressRoutes, openApiDocument, openApiPath, servedOperations } from '../api/openapi.js';
+import { validated } from '../api/request-schemas.js';
 import {
   CancelRequest,
   ClientOffboarding,
@@ -22,29 +26,41 @@ import {
 } from '../api/ops-schemas.js';
 import { loadConfig } from '../config/index.js';
 import { createLogger } from '../config/logger.js';
+import { PipedriveDelivery } from '../crm/pipedrive/webhook.js';
 import { SECRET_NAMES } from '../platforms/catalog.js';
 import { FileVault } from '../vault/index.js';
-import { capturedLogger, serveApi } from './support.js';
+import { capturedLogger, TEST_DATA_CONVERTER } from './support.js';
 
 type Json = Record<string, unknown>;
 type Operation = Json & { operationId: string; parameters?: Json[]; requestBody?: Json; responses: Record<string, Json>; security?: Json[] };
+/** The document as JSON, as a client reads it. */
+interface OpenApiDocument {
+  openapi: string;
+  info: Json;
+  paths: Record<string, Record<string, unknown>>;
+  components: { schemas: Record<string, Json>; securitySchemes: Record<string, Json> };
+}
 
 let connection: Connection;
 let temporal: Client;
-let api: Awaited<ReturnType<typeof serveApi>>;
+let server: Server;
+let apiUrl: string;
 let app: express.Express;
+let document: OpenApiDocument;
 const vault = new FileVault('/tmp/openapi-test-vault-unused', Buffer.alloc(32, 1), capturedLogger().logger);
-const document = openApiDocument();
 
 beforeAll(async () => {
   connection = await Connection.connect({ address: inject('temporalAddress') });
-  temporal = new Client({ connection });
-  api = await serveApi({ temporal, vault, taskQueue: 'openapi-test-unused' });
-  // The same app the API serves, built here only to read its route table.
+  temporal = new Client({ connection, dataConverter: TEST_DATA_CONVERTER });
+  // The development configuration: every platform, the reseller routes included.
   app = createApp({ config: loadConfig({}), temporal, vault, logger: createLogger({ level: 'silent' }) });
+  document = openApiDocument(app) as unknown as OpenApiDocument;
+  server = app.listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  apiUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
 afterAll(async () => {
-  await api?.close();
+  await new Promise((resolve) => server?.close(resolve));
   await connection?.close();
 });
 
@@ -69,6 +85,13 @@ const zodJsonSchema = (schema: z.ZodType, io: 'input' | 'output') => {
   return json;
 };
 
+/** zod-openapi adds what zod leaves implicit beside a union: that each alternative is an object. */
+const asZodSaysIt = (schema: Json | undefined) => {
+  if (!schema?.oneOf || schema.type !== 'object') return schema;
+  const { type: _implicit, ...rest } = schema;
+  return rest;
+};
+
 function refsIn(node: unknown): string[] {
   if (Array.isArray(node)) return node.flatMap(refsIn);
   if (node && typeof node === 'object') return Object.entries(node).flatMap(([key, value]) => (key === '$ref' && typeof value === 'string' ? [value] : refsIn(value)));
@@ -77,11 +100,16 @@ function refsIn(node: unknown): string[] {
 
 describe('the OpenAPI document', () => {
   it('documents every route the API serves with its method, and no route it does not serve', () => {
-    const served = expressRoutes(app).map(({ method, path }) => `${method} ${openApiPath(path)}`);
+    const served = servedOperations(app).map(({ method, path }) => `${method} ${path}`);
     const documented = operations(document).map(({ method, path }) => `${method.toUpperCase()} ${path}`);
+    // One Express route per path pattern; `/webhooks/:source` is one operation per CRM, each with its own body.
+    expect(expressRoutes(app).map(({ method, path }) => `${method} ${openApiPath(path)}`)).toContain('POST /webhooks/{source}');
     expect(served).toEqual(
       expect.arrayContaining([
         'POST /webhooks/crm',
+        'POST /webhooks/hubspot',
+        'POST /webhooks/pipedrive',
+        'POST /webhooks/gohighlevel',
         'GET /v1/onboardings/{onboardingId}',
         'PUT /v1/onboardings/{onboardingId}/secrets/{secretName}',
         'GET /v1/reseller/sites',
@@ -90,6 +118,46 @@ describe('the OpenAPI document', () => {
       ]),
     );
     expect([...documented].sort()).toEqual([...served].sort());
+    // Each route has its summary, description and answers written down, and nothing is written down for a route that is gone.
+    expect([...describedRoutes()].sort()).toEqual([...served].sort());
+  });
+
+  it('describes each query and body with the zod schema its route validates with, and only those', () => {
+    const validating = servedOperations(app).filter((served) => served.body ?? served.query);
+    expect(validating.map(({ method, path }) => `${method} ${path}`)).toEqual(
+      expect.arrayContaining(['POST /webhooks/crm', 'POST /webhooks/hubspot', 'GET /v1/onboardings', 'POST /v1/onboardings/{onboardingId}/retry', 'GET /v1/reseller/submissions']),
+    );
+    expect(servedOperations(app).find((served) => served.path === '/webhooks/pipedrive')?.body).toBe(PipedriveDelivery);
+    for (const { method, path, query, body } of servedOperations(app)) {
+      const where = `${method} ${path}`;
+      const op = operation(path, method.toLowerCase())!;
+      if (body) expect(asZodSaysIt(jsonBodySchema(op.requestBody)), where).toEqual(zodJsonSchema(body, 'input'));
+      else expect(op.requestBody, where).toBeUndefined();
+      const parameters = (op.parameters ?? []).filter((p) => p.in === 'query');
+      const fields = (zodJsonSchema(query ?? z.object({}), 'input').properties ?? {}) as Record<string, Json>;
+      expect(Object.fromEntries(parameters.map((p) => [p.name, p.schema])), where).toEqual(fields);
+      // The examples "try it out" starts from are bodies the route accepts.
+      const examples = (op.requestBody?.content as Record<string, { examples?: Record<string, { value: unknown }> }> | undefined)?.['application/json']?.examples ?? {};
+      for (const [name, example] of Object.entries(examples)) expect(body!.safeParse(example.value).error, `${where} example ${name}`).toBeUndefined();
+    }
+  });
+
+  it("follows a route's schema when the route changes it: the document has no copy of its own", () => {
+    const changed = express();
+    const Note = z.object({ note: z.string().max(10) }).strict();
+    changed.post('/v1/onboardings/:onboardingId/cancel', validated({ body: Note }, { code: 'invalid_cancel', message: 'invalid' }, () => {}));
+    const cancel = (openApiDocument(changed) as unknown as OpenApiDocument).paths['/v1/onboardings/{onboardingId}/cancel']?.post as Operation;
+    expect(jsonBodySchema(cancel.requestBody)).toEqual(zodJsonSchema(Note, 'input'));
+    expect(cancel.operationId).toBe('cancelOnboarding');
+  });
+
+  it('leaves no handler in api/ to parse a query or body itself, where the document cannot see the schema', () => {
+    // `validated(...)` (api/request-schemas.ts) checks a route's query and body and shows their schemas to the document.
+    const apiDir = new URL('../api/', import.meta.url);
+    for (const file of readdirSync(apiDir).filter((name) => name.endsWith('.ts'))) {
+      const source = readFileSync(new URL(file, apiDir), 'utf8');
+      expect(source, `api/${file}`).not.toMatch(/\.safeParse\(\s*req\.(body|query)/);
+    }
   });
 
   it('has the structure of an OpenAPI 3.1 document', () => {
@@ -117,14 +185,25 @@ describe('the OpenAPI document', () => {
     for (const ref of refsIn(document)) expect(resolve(document, { $ref: ref }), ref).toBeDefined();
   });
 
-  it('asks for the ops bearer token on every /v1 endpoint and for no token elsewhere but the signed webhook', () => {
+  it('asks for the ops bearer token on every /v1 endpoint and for no token elsewhere but the signed webhooks and the codec server', () => {
     expect(document.components.securitySchemes.opsToken).toMatchObject({ type: 'http', scheme: 'bearer' });
     expect(String(document.components.securitySchemes.standardWebhooks?.description)).toMatch(/webhook-id.*webhook-timestamp.*webhook-signature/s);
+    const webhookSchemes: Record<string, string[]> = {
+      '/webhooks/crm': ['standardWebhooks'],
+      '/webhooks/hubspot': ['hubspotSignatureV3'],
+      '/webhooks/pipedrive': ['pipedriveBasicAuth'],
+      '/webhooks/gohighlevel': ['goHighLevelSignature'],
+    };
     for (const { path, method, op } of operations(document)) {
       const schemes = (op.security ?? []).flatMap((requirement) => Object.keys(requirement));
-      const expected = path.startsWith('/v1/') ? ['opsToken'] : path === '/webhooks/crm' ? ['standardWebhooks'] : [];
+      const codec = ['/codec/decode', '/codec/encode'].includes(path) ? ['opsToken', 'codecSession'] : [];
+      const expected = path.startsWith('/v1/') ? ['opsToken'] : (webhookSchemes[path] ?? codec);
       expect(schemes, `${method.toUpperCase()} ${path}`).toEqual(expected);
     }
+    // Each CRM's webhook says how its deliveries are signed.
+    expect(String(document.components.securitySchemes.hubspotSignatureV3?.description)).toMatch(/HMAC-SHA256.*HUBSPOT_CLIENT_SECRET/s);
+    expect(document.components.securitySchemes.pipedriveBasicAuth).toMatchObject({ type: 'http', scheme: 'basic' });
+    expect(String(document.components.securitySchemes.goHighLevelSignature?.description)).toMatch(/Ed25519/);
     const headers = operation('/webhooks/crm', 'post')!.parameters!.filter((p) => p.in === 'header').map((p) => p.name);
     expect(headers).toEqual(['webhook-id', 'webhook-timestamp', 'webhook-signature']);
   });
@@ -132,7 +211,7 @@ describe('the OpenAPI document', () => {
   it("describes the webhook's body with the JSON Schema of the CrmEvent zod schema the intake validates with", () => {
     const webhook = operation('/webhooks/crm', 'post')!;
     const body = jsonBodySchema(webhook.requestBody) as { oneOf: { properties: { type: { const: string }; data: { required: string[] } } }[] };
-    expect(body).toEqual(zodJsonSchema(CrmEvent, 'input'));
+    expect(asZodSaysIt(body)).toEqual(zodJsonSchema(CrmEvent, 'input'));
     expect(body.oneOf.map((event) => event.properties.type.const)).toEqual(['client.created', 'client.churned', 'client.reactivated']);
     const created = body.oneOf.find((event) => event.properties.type.const === 'client.created')!;
     expect(created.properties.data.required).toEqual(['clientId', 'email', 'domain']);
@@ -157,7 +236,8 @@ describe('the OpenAPI document', () => {
     expect(jsonBodySchema(list.responses['200'])).toEqual(zodJsonSchema(OnboardingList, 'output'));
     const query = list.parameters!.filter((p) => p.in === 'query');
     expect(query.map((p) => p.name)).toEqual(Object.keys(ListOnboardingsQuery.shape));
-    expect(query.find((p) => p.name === 'pageSize')).toMatchObject({ required: false, schema: { type: 'integer', default: 50, maximum: 200 } });
+    expect(query.find((p) => p.name === 'pageSize')).toMatchObject({ schema: { type: 'integer', default: 50, maximum: 200 } });
+    expect(query.find((p) => p.name === 'pageSize')?.required).not.toBe(true);
     expect(query.find((p) => p.name === 'status')?.schema).toMatchObject({ enum: expect.arrayContaining(['awaiting-dns', 'failed']) });
 
     expect(jsonBodySchema(operation('/v1/reseller/sites', 'get')!.responses['200'])).toEqual(zodJsonSchema(ResellerSites, 'output'));
@@ -165,7 +245,8 @@ describe('the OpenAPI document', () => {
     expect(jsonBodySchema(operation('/v1/reseller/check', 'get')!.responses['200'])).toEqual(zodJsonSchema(ResellerCheck, 'output'));
     const submissionsQuery = operation('/v1/reseller/submissions', 'get')!.parameters!.filter((p) => p.in === 'query');
     expect(submissionsQuery.map((p) => p.name)).toEqual(Object.keys(ResellerSubmissionsQuery.shape));
-    expect(submissionsQuery[0]).toMatchObject({ name: 'since', required: false, schema: { default: '24h' } });
+    expect(submissionsQuery[0]).toMatchObject({ name: 'since', schema: { default: '24h' } });
+    expect(submissionsQuery[0]?.required).not.toBe(true);
 
     const errorBody = zodJsonSchema(ErrorBody, 'output');
     // Readiness answers 503 with its own not-ready body; every other failure is the one error shape.
@@ -201,28 +282,32 @@ describe('the OpenAPI document', () => {
 
 describe('the API documentation over HTTP', () => {
   it('serves the OpenAPI document at /openapi.json without a token', async () => {
-    const response = await fetch(`${api.url}/openapi.json`);
+    const response = await fetch(`${apiUrl}/openapi.json`);
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/^application\/json/);
     expect(await response.json()).toEqual(JSON.parse(JSON.stringify(document)));
   });
 
-  it('serves a readable page at /docs without a token that links /openapi.json and shows every operation', async () => {
-    const response = await fetch(`${api.url}/docs`);
+  it('serves the API reference at /docs without a token, loading only files this server answers', async () => {
+    const response = await fetch(`${apiUrl}/docs`);
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(response.headers.get('content-security-policy')).toMatch(/script-src 'self';.*connect-src 'self'/);
     const html = await response.text();
     expect(html).toContain('href="/openapi.json"');
-    for (const { path, method, op } of operations(document)) {
-      expect(html, op.operationId).toContain(`id="${op.operationId}"`);
-      expect(html).toContain(`${method.toUpperCase()}</span> <code class="path">${path}</code>`);
+    // No CDN: every script, stylesheet and link is a path on this origin, and no script is inline.
+    const references = [...html.matchAll(/(?:src|href)="([^"]*)"/g)].map((m) => m[1]!);
+    expect(references.length).toBeGreaterThan(2);
+    for (const url of references) expect(url, url).toMatch(/^\/(?!\/)/);
+    expect(html).not.toMatch(/<script(?![^>]*\ssrc=)[^>]*>/);
+    for (const url of references) {
+      const asset = await fetch(`${apiUrl}${url}`);
+      expect(asset.status, url).toBe(200);
+      if (url.endsWith('.js')) expect(asset.headers.get('content-type'), url).toMatch(/javascript/);
     }
-    expect(html).toContain('id="schema-CrmEvent"');
-    expect(html).toContain('client.reactivated');
-
-    // Everything the page loads or links on this server answers 200.
-    const local = [...html.matchAll(/(?:src|href)="(\/[^"]*)"/g)].map((m) => m[1]!);
-    expect(local.length).toBeGreaterThan(0);
-    for (const url of local) expect((await fetch(`${api.url}${url}`)).status, url).toBe(200);
+    const initializer = await (await fetch(`${apiUrl}/docs/assets/swagger-initializer.js`)).text();
+    expect(initializer).toContain("url: '/openapi.json'");
+    // Only the files the page needs: not swagger-ui-dist's demo page, which loads the Petstore from the internet.
+    expect((await fetch(`${apiUrl}/docs/assets/index.html`)).status).toBe(404);
   });
 });

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../cli/main.js';
 import { CrmClientId, NeedsAttention, OnboardingDomain, OnboardingStatus } from '../workflows/search-attributes.js';
 import { getStatus } from '../workflows/definitions.js';
-import { clientCreatedEvent, eventually, serveApi, TEST_RESELLER_KEY, uniqueClient, type TestStack, completedStatus, crmEvent, deliver, startStackWithApis } from './support.js';
+import { clientCreatedEvent, decodedHistory, eventually, serveApi, TEST_RESELLER_KEY, uniqueClient, type TestStack, completedStatus, crmEvent, deliver, startStackWithApis } from './support.js';
 
 interface SimCall {
   at: string;
@@ -305,7 +305,7 @@ describe('finding onboardings', () => {
     expect(description.typedSearchAttributes.get(OnboardingStatus)).toBe('completed');
     expect(description.typedSearchAttributes.get(NeedsAttention)).toBe(false);
     expect(await description.staticSummary()).toBe(`Onboard ${client.domain} for ${client.clientId} (NextNet)`);
-    const history = JSON.stringify(await handle.fetchHistory());
+    const history = JSON.stringify(await decodedHistory(handle));
     expect(history).toContain(Buffer.from(JSON.stringify(`Register ${client.domain} with NextNet`)).toString('base64'));
     expect((await handle.query(getStatus)).status).toBe('completed');
   });

@@ -4,6 +4,7 @@ import proto from '@temporalio/proto';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
+import { TEST_DATA_CONVERTER } from './support.js';
 
 const { temporal } = proto;
 
@@ -28,7 +29,8 @@ describe('workflow histories recorded with earlier code replay on the current co
     const { workflowId, data } = JSON.parse(await readFile(path.join(HISTORIES, file), 'utf8')) as { workflowId: string; data: string };
     const history = temporal.api.history.v1.History.decode(Buffer.from(data, 'base64'));
     expect(history.events.length).toBeGreaterThan(10);
-    // Throws DeterminismViolationError (or the workflow's own error) when the code no longer fits the history.
-    await Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundlePath') }, replayName: file }, history, workflowId);
+    // Throws DeterminismViolationError (or the workflow's own error) when the code no longer fits the history. With the
+    // engine's data converter: histories recorded before encryption pass through its codec unchanged.
+    await Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundlePath') }, replayName: file, dataConverter: TEST_DATA_CONVERTER }, history, workflowId);
   });
 });

@@ -20,6 +20,7 @@ import { FileVault } from '../vault/index.js';
 import { ONBOARDING_WORKFLOW_TYPE, STEP_ORDER, type ClientDetails, type OnboardingStatus } from '../workflows/definitions.js';
 import type { onboardClient } from '../workflows/onboarding.js';
 import { CrmClientId, NeedsAttention, OnboardingDomain, OnboardingStatus as OnboardingStatusKey } from '../workflows/search-attributes.js';
+import { TEST_DATA_CONVERTER } from './support.js';
 
 const OPS_TOKEN = 'reseller-test-ops-token-0123456789';
 const NETLIFY_TOKEN = 'nfr_reseller_api_test_token_0123456789';
@@ -214,10 +215,10 @@ beforeAll(async () => {
   await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs('1 day') });
   // Temporal's IndexedValueType: 2 keyword, 5 bool.
   await connection.operatorService.addSearchAttributes({ namespace, searchAttributes: { CrmClientId: 2, OnboardingDomain: 2, OnboardingStatus: 2, NeedsAttention: 5 } });
-  client = new Client({ connection, namespace });
+  client = new Client({ connection, namespace, dataConverter: TEST_DATA_CONVERTER });
   nativeConnection = await NativeConnection.connect({ address });
   // Workflows only: the onboardings here are past their activities, or wait for ones nobody runs.
-  worker = await Worker.create({ connection: nativeConnection, namespace, taskQueue, workflowBundle: { codePath: inject('workflowBundlePath') }, activities: {} });
+  worker = await Worker.create({ connection: nativeConnection, namespace, taskQueue, workflowBundle: { codePath: inject('workflowBundlePath') }, activities: {}, dataConverter: TEST_DATA_CONVERTER });
   workerRun = worker.run();
 
   netlify = await startFakeNetlify();

@@ -22,6 +22,7 @@ import {
   FAST_SETTINGS,
   freePort,
   signedDelivery,
+  TEST_DATA_CONVERTER,
   TEST_EMAIL_FROM,
   TEST_LOAD_BALANCER_IP,
   TEST_NETLIFY_TOKEN,
@@ -82,6 +83,7 @@ async function startWorkerProcess(url: string): Promise<WorkerProcess> {
     taskQueue,
     workflowBundle: { codePath: inject('workflowBundlePath') },
     activities,
+    dataConverter: TEST_DATA_CONVERTER,
     shutdownGraceTime: '1 second',
   });
   return { database, dataDir, connection: nativeConnection, mailer, worker, run: worker.run() };
@@ -139,7 +141,7 @@ beforeAll(async () => {
   });
   mail = await startMailDev({ smtpPort: await freePort(), webPort: await freePort(), mailDirectory: mailDir });
   connection = await Connection.connect({ address: inject('temporalAddress') });
-  temporal = new Client({ connection });
+  temporal = new Client({ connection, dataConverter: TEST_DATA_CONVERTER });
   // Started side by side, as replicas are: their migrations run at once.
   workers.push(...(await Promise.all([startWorkerProcess(postgres.url), startWorkerProcess(postgres.url)])));
   apis.push(...(await Promise.all([startApiProcess(postgres.url), startApiProcess(postgres.url)])));

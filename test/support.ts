@@ -4,6 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import type { Payload } from '@temporalio/common';
+import type { temporal } from '@temporalio/proto';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { Webhook } from 'standardwebhooks';
 import type { Logger } from 'pino';
@@ -12,6 +14,7 @@ import { freePort } from './free-port.js';
 
 export { freePort };
 import { domainHoldersFrom } from '../activities/domain-holders.js';
+import { crmClientsFrom } from '../crm/clients.js';
 import { createActivities } from '../activities/index.js';
 import { createApp } from '../api/app.js';
 import { BUSINESS_HISTOGRAM_BUCKETS, createSiteCreationWorker } from '../worker/index.js';
@@ -20,7 +23,9 @@ import { NextNetClient } from '../platforms/nextnet/client.js';
 import { NetlifyClient } from '../platforms/netlify/client.js';
 import type { PlatformName } from '../platforms/catalog.js';
 import { FileSentEmailLedger } from '../activities/sent-email-ledger.js';
+import { DEV_DEFAULTS, DEV_GHL_WEBHOOK_PRIVATE_KEY, DEV_PAYLOAD_KEY, loadConfig, type Config } from '../config/index.js';
 import { createLogger } from '../config/logger.js';
+import { isEncrypted, payloadDataConverter } from '../config/payload-codec.js';
 import { startMailDev, type RunningMailDev } from '../scripts/maildev.js';
 import { startSimulator, type RunningSimulator } from '../simulator/app.js';
 import { FileVault, type SecretVault } from '../vault/index.js';
@@ -55,6 +60,33 @@ export const TEST_NETLIFY_TOKEN = 'nfr_test_reseller_token_0123456789';
 export const TEST_LOAD_BALANCER_IP = '75.2.60.5';
 export const TEST_EMAIL_FROM = 'Acme Agency <onboarding@agency.test>';
 export const TEST_SIGNUP_URL = 'https://app.bediscovered.ai/auth/signup';
+
+/**
+ * The data converter of every test's Temporal clients and workers, as the engine's (config/payload-codec.ts): payloads
+ * encrypted with the development key, which `npm run record-histories` uses too, so recorded histories replay.
+ */
+export const TEST_DATA_CONVERTER = payloadDataConverter({ payloadKeys: [DEV_PAYLOAD_KEY] });
+
+/**
+ * A workflow's history with every encrypted payload decrypted, for tests that read inputs, summaries or results in it
+ * (`fetchHistory` gives it as Temporal stores it: encrypted).
+ */
+export async function decodedHistory(handle: Pick<WorkflowHandle, 'fetchHistory'>): Promise<temporal.api.history.v1.IHistory> {
+  const history = await handle.fetchHistory();
+  const codec = TEST_DATA_CONVERTER.payloadCodecs![0]!;
+  const decodeIn = async (node: unknown): Promise<void> => {
+    if (!node || typeof node !== 'object' || ArrayBuffer.isView(node)) return;
+    for (const [key, value] of Object.entries(node)) {
+      if (value && typeof value === 'object' && 'metadata' in value && isEncrypted(value as Payload)) {
+        (node as Record<string, unknown>)[key] = (await codec.decode([value as Payload]))[0];
+      } else {
+        await decodeIn(value);
+      }
+    }
+  };
+  await decodeIn(history);
+  return history;
+}
 
 /** Fast but realistic timings: polls every 200 ms doubling to 1 s, deadline far away unless a test says otherwise. */
 export const FAST_SETTINGS: OnboardingSettings = { dnsPollInitialMs: 200, dnsPollMaxMs: 1_000, dnsDeadlineMs: 3_600_000 };
@@ -112,6 +144,17 @@ export function testActivities(options: { simulator: RunningSimulator; vault: Se
     temporalUiUrl: 'http://127.0.0.1:8233',
     namespace: 'default',
     ...(options.temporal ? { domainHolders: domainHoldersFrom(options.temporal) } : {}),
+    // Every CRM's API at the simulator, with the development tokens and field keys.
+    crms: crmClientsFrom(
+      loadConfig({
+        HUBSPOT_API_URL: options.simulator.crmBaseUrls.hubspot,
+        PIPEDRIVE_API_URL: options.simulator.crmBaseUrls.pipedrive,
+        GHL_API_URL: options.simulator.crmBaseUrls.gohighlevel,
+        PIPEDRIVE_WEBSITE_FIELD: DEV_DEFAULTS.PIPEDRIVE_WEBSITE_FIELD,
+        PIPEDRIVE_DEAL_STATUS_FIELD: DEV_DEFAULTS.PIPEDRIVE_DEAL_STATUS_FIELD,
+        GHL_STATUS_FIELD_ID: DEV_DEFAULTS.GHL_STATUS_FIELD_ID,
+      }).crmApis,
+    ),
   });
 }
 
@@ -152,6 +195,8 @@ export async function startTestStack(options: { dnsVerifyAfterMs?: number | null
     netlify: { loadBalancerIp: TEST_LOAD_BALANCER_IP, siteCreatesPerMinute: 1_000 },
     dnsVerifyAfterMs: options.dnsVerifyAfterMs ?? 300,
     dns: { port: 0 },
+    // The CRMs sign their webhooks as npm start's do, so the development intake settings accept them.
+    crm: { webhookRetryDelaysMs: [200, 1_000], gohighlevel: { webhookPrivateKey: DEV_GHL_WEBHOOK_PRIVATE_KEY } },
   });
   const mail = await startMailDev({ smtpPort: await freePort(), webPort: await freePort(), mailDirectory: path.join(dataDir, 'mail') });
   const vault = new FileVault(path.join(dataDir, 'vault'), Buffer.alloc(32, 7), logger);
@@ -160,16 +205,17 @@ export async function startTestStack(options: { dnsVerifyAfterMs?: number | null
 
   const nativeConnection = await NativeConnection.connect({ address: temporalAddress });
   const connection = await Connection.connect({ address: temporalAddress });
-  const client = new Client({ connection });
+  const client = new Client({ connection, dataConverter: TEST_DATA_CONVERTER });
   const activities = testActivities({ simulator, vault, mailer, logger, dataDir, opsAlertTo: 'ops@agency.test', temporal: client });
   const worker = await Worker.create({
     connection: nativeConnection,
     taskQueue,
     workflowBundle: { codePath: inject('workflowBundlePath') },
     activities,
+    dataConverter: TEST_DATA_CONVERTER,
     shutdownGraceTime: '1 second',
   });
-  const siteWorker = await createSiteCreationWorker({ connection: nativeConnection, taskQueue, activities, perMinute: options.siteCreatesPerMinute ?? 6_000 });
+  const siteWorker = await createSiteCreationWorker({ connection: nativeConnection, taskQueue, activities, perMinute: options.siteCreatesPerMinute ?? 6_000, dataConverter: TEST_DATA_CONVERTER });
   const workerRun = Promise.all([worker.run(), siteWorker.run()]);
 
   const simulatorCall = async (method: string, urlPath: string, body?: unknown): Promise<unknown> => {
@@ -315,6 +361,10 @@ export async function serveApi(options: {
   failedRetentionMs?: number;
   defaultServices?: PlatformName[];
   availableServices?: PlatformName[];
+  /** The CRMs' own webhooks (POST /webhooks/<source>); absent: every one answers 404 (not configured). */
+  crmIntake?: Config['crmIntake'];
+  /** The Temporal Web UI whose origin may call the codec endpoint from a browser. */
+  temporalUiUrl?: string;
 }) {
   const app = createApp({
     config: {
@@ -322,11 +372,12 @@ export async function serveApi(options: {
       opsApiToken: TEST_OPS_TOKEN,
       availableServices: options.availableServices ?? ['netlify', 'nextnet'],
       defaultServices: options.defaultServices ?? ['nextnet'],
-      temporal: { address: 'unused', namespace: 'default', taskQueue: options.taskQueue, startsOwnServer: false, workflowBundlePath: undefined, apiKey: undefined, tls: undefined },
+      temporal: { address: 'unused', namespace: 'default', taskQueue: options.taskQueue, startsOwnServer: false, workflowBundlePath: undefined, apiKey: undefined, tls: undefined, uiUrl: options.temporalUiUrl },
       dns: { pollInitialMs: FAST_SETTINGS.dnsPollInitialMs, pollMaxMs: FAST_SETTINGS.dnsPollMaxMs, deadlineMs: FAST_SETTINGS.dnsDeadlineMs },
       offboardingGraceMs: options.offboardingGraceMs ?? 0,
       ...(options.inFlightSettleMs !== undefined ? { inFlightSettleMs: options.inFlightSettleMs } : {}),
       ...(options.failedRetentionMs !== undefined ? { failedRetentionMs: options.failedRetentionMs } : {}),
+      ...(options.crmIntake ? { crmIntake: options.crmIntake } : {}),
     },
     temporal: options.temporal,
     vault: options.vault,

@@ -2,10 +2,10 @@ import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { findChromium } from '../scripts/setup.mjs';
-import { clientCreatedEvent, eventually, serveApi, signedDelivery, startTestStack, uniqueClient, type TestStack } from './support.js';
+import { launchChromium } from './chromium.js';
+import { clientCreatedEvent, eventually, serveApi, signedDelivery, startTestStack, TEST_OPS_TOKEN, uniqueClient, type TestStack } from './support.js';
 
 // Every page of the UI is a single-page app that loads its data after the page itself.
 const UI_TIMEOUT_MS = 30_000;
@@ -20,7 +20,7 @@ let browser: Browser | undefined;
 beforeAll(async () => {
   stack = await startTestStack({ dnsVerifyAfterMs: 300 });
   // Both platforms, the development default: the README's picture shows a whole onboarding.
-  api = await serveApi({ temporal: stack.client, vault: stack.vault, taskQueue: stack.taskQueue, defaultServices: ['netlify', 'nextnet'] });
+  api = await serveApi({ temporal: stack.client, vault: stack.vault, taskQueue: stack.taskQueue, defaultServices: ['netlify', 'nextnet'], temporalUiUrl: inject('temporalUiUrl') });
 });
 afterAll(async () => {
   await browser?.close();
@@ -38,16 +38,26 @@ async function onboardThroughWebhook() {
   return { ...client, workflowId };
 }
 
-async function launchChromium(): Promise<Browser> {
-  const executablePath = findChromium();
-  if (!executablePath) throw new Error('No Chromium found: run `node scripts/setup.mjs --with-browser` (npm test does) or set CHROMIUM_PATH');
-  // playwright-core starts Chromium with a fresh temporary profile of its own and deletes it on close.
-  return chromium.launch({
-    executablePath,
-    headless: true,
-    // Without the networking flags Chromium keeps calling Google's services, which a closed network refuses.
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+/**
+ * Client data is encrypted in Temporal: what ops do once per browser (the README says so) before the UI can show it.
+ * Log in to the API's codec server with the ops token, then point the UI's codec setting at it, with credentials.
+ */
+async function enableDecryption(page: Page) {
+  await page.goto(`${api.url}/codec/login`);
+  await page.getByLabel('Ops token').fill(TEST_OPS_TOKEN);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.getByText('This browser may decrypt until').waitFor();
+
+  await page.goto(`${inject('temporalUiUrl')}/namespaces/default/workflows`);
+  // The codec button of the top bar: "Configure Codec Server", or "Codec Server is configured" once the server gives one.
+  await page.getByRole('button', { name: /Codec Server/ }).click();
+  await page.getByRole('button', { name: /^Use Cluster-level setting/ }).click();
+  await page.getByLabel(/Use my browser setting/).check();
+  // Folded again, so the rest of the panel is on the screen.
+  await page.getByRole('button', { name: /^Use my browser setting/ }).click();
+  await page.getByPlaceholder('Paste your endpoint here').fill(`${api.url}/codec`);
+  await page.getByText('Include cross-origin credentials', { exact: true }).click();
+  await page.getByRole('button', { name: 'Apply' }).click();
 }
 
 /** The rendered markdown of one User Metadata panel ("Summary", "Details", "Current Details"); the UI draws each in an iframe. */
@@ -76,6 +86,7 @@ describe('the Temporal Web UI', () => {
     const page = await browser.newPage({ viewport: { width: 1440, height: 960 } });
     page.setDefaultTimeout(UI_TIMEOUT_MS);
     try {
+      await enableDecryption(page);
       await page.goto(`${inject('temporalUiUrl')}/namespaces/default/workflows?query=${encodeURIComponent(byDomain)}`);
       const row = page.getByRole('link', { name: onboarding.workflowId, exact: true });
       await row.waitFor();

@@ -36,7 +36,7 @@ import type { offboardClient } from '../workflows/offboarding.js';
 import type { onboardClient } from '../workflows/onboarding.js';
 import { ONBOARDING_SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
 import { callKnob } from './simulator-http.js';
-import { capturedLogger, eventually, freePort, TEST_EMAIL_FROM, TEST_LOAD_BALANCER_IP, TEST_NETLIFY_TOKEN, TEST_RESELLER_KEY, testActivities, uniqueClient } from './support.js';
+import { capturedLogger, eventually, freePort, TEST_DATA_CONVERTER, TEST_EMAIL_FROM, TEST_LOAD_BALANCER_IP, TEST_NETLIFY_TOKEN, TEST_RESELLER_KEY, testActivities, uniqueClient } from './support.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -96,7 +96,7 @@ beforeAll(async () => {
   if (!testServer) throw new Error("Temporal's time-skipping test server is not set up: run `node scripts/setup.mjs --with-time-skipping` (npm test does)");
   // Worker chatter would bury the test output; errors still show.
   Runtime.install({ logger: new DefaultLogger('ERROR') });
-  env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: testServer } } });
+  env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: testServer } }, client: { dataConverter: TEST_DATA_CONVERTER } });
   // The test server validates search attributes against its own registry, which starts with only its built-in ones.
   await env.connection.operatorService.addSearchAttributes({
     namespace: 'default',
@@ -124,8 +124,8 @@ beforeAll(async () => {
   mailer = createSmtpMailer(mail.smtpUrl, TEST_EMAIL_FROM);
   const activities = testActivities({ simulator, vault, mailer, logger, dataDir, opsAlertTo: OPS });
   workers = [
-    await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: { codePath: inject('workflowBundlePath') }, activities, shutdownGraceTime: '1 second' }),
-    await createSiteCreationWorker({ connection: env.nativeConnection, taskQueue, activities, perMinute: 6_000 }),
+    await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: { codePath: inject('workflowBundlePath') }, activities, dataConverter: TEST_DATA_CONVERTER, shutdownGraceTime: '1 second' }),
+    await createSiteCreationWorker({ connection: env.nativeConnection, taskQueue, activities, perMinute: 6_000, dataConverter: TEST_DATA_CONVERTER }),
   ];
   workersRunning = Promise.all(workers.map((worker) => worker.run()));
 });

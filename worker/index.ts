@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { DataConverter } from '@temporalio/common';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel, type WorkerOptions } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { Client, Connection } from '@temporalio/client';
@@ -9,8 +10,10 @@ import { createSmtpMailer } from '../activities/mailer.js';
 import { NetlifyClient } from '../platforms/netlify/client.js';
 import { siteCreationQueueFor } from '../platforms/netlify/platform.js';
 import { NextNetClient } from '../platforms/nextnet/client.js';
+import { crmClientsFrom } from '../crm/clients.js';
 import { FileSentEmailLedger, type SentEmailLedger } from '../activities/sent-email-ledger.js';
 import type { Config } from '../config/index.js';
+import { payloadDataConverter } from '../config/payload-codec.js';
 import { temporalConnectionOptions } from '../config/temporal-connection.js';
 import type { SecretVault } from '../vault/index.js';
 
@@ -25,6 +28,29 @@ export interface OnboardingWorkerOptions {
   connection: NativeConnection;
   /** A prebuilt bundle (production); without it the workflows are bundled from source at start. */
   workflowBundlePath?: string;
+  /** Cache and concurrency of the main worker; default: the configuration's (`config.worker`). */
+  tuning?: WorkerTuning;
+}
+
+/**
+ * The main worker's cache and concurrency (WORKER_MAX_CACHED_WORKFLOWS, WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
+ * WORKER_MAX_CONCURRENT_ACTIVITIES); unset ones take the SDK's defaults. The README's production section gives the
+ * benchmark figures behind the defaults.
+ */
+export interface WorkerTuning {
+  /** Workflows kept in memory between their tasks (sticky cache); 0 = none. */
+  maxCachedWorkflows?: number;
+  maxConcurrentWorkflowTaskExecutions?: number;
+  maxConcurrentActivityTaskExecutions?: number;
+}
+
+/** The Worker.create options of a tuning (the benchmark's bare worker takes the same). */
+export function workerTuningOptions(tuning: WorkerTuning | undefined): Pick<WorkerOptions, 'maxCachedWorkflows' | 'maxConcurrentWorkflowTaskExecutions' | 'maxConcurrentActivityTaskExecutions'> {
+  return {
+    ...(tuning?.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: tuning.maxCachedWorkflows } : {}),
+    ...(tuning?.maxConcurrentWorkflowTaskExecutions !== undefined ? { maxConcurrentWorkflowTaskExecutions: tuning.maxConcurrentWorkflowTaskExecutions } : {}),
+    ...(tuning?.maxConcurrentActivityTaskExecutions !== undefined ? { maxConcurrentActivityTaskExecutions: tuning.maxConcurrentActivityTaskExecutions } : {}),
+  };
 }
 
 export interface OnboardingWorkers {
@@ -45,7 +71,9 @@ export async function createOnboardingWorker(options: OnboardingWorkerOptions): 
   const mailer = createSmtpMailer(config.email.smtpUrl, config.email.from, { fromName: config.email.agencyName });
   // A client of its own, for the rare look-ups activities make in Temporal's visibility (a duplicate client's domain).
   const lookupConnection = await Connection.connect(temporalConnectionOptions(config.temporal));
-  const lookups = new Client({ connection: lookupConnection, namespace: config.temporal.namespace });
+  // The one data converter of every client and worker: visibility answers carry encrypted memos.
+  const dataConverter = payloadDataConverter(config);
+  const lookups = new Client({ connection: lookupConnection, namespace: config.temporal.namespace, dataConverter });
   const available = new Set(config.availableServices);
   const activities = createActivities({
     nextnet: available.has('nextnet') ? new NextNetClient({ baseUrl: config.reseller.apiUrl, apiKey: config.reseller.apiKey, timeoutMs: config.reseller.timeoutMs }) : undefined,
@@ -57,6 +85,7 @@ export async function createOnboardingWorker(options: OnboardingWorkerOptions): 
           paymentMethodId: config.netlify.paymentMethodId,
         }
       : undefined,
+    crms: crmClientsFrom(config.crmApis),
     vault: options.vault,
     mailer,
     sentEmails: options.sentEmails ?? new FileSentEmailLedger(path.resolve(config.dataDir, 'sent-emails')),
@@ -79,9 +108,18 @@ export async function createOnboardingWorker(options: OnboardingWorkerOptions): 
     taskQueue: config.temporal.taskQueue,
     activities,
     ...workflowSource,
+    dataConverter,
+    ...workerTuningOptions(options.tuning ?? config.worker),
     shutdownGraceTime: '10 seconds',
   });
-  const siteCreation = await createSiteCreationWorker({ connection: options.connection, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue, activities, perMinute: config.netlify.siteCreatesPerMinute });
+  const siteCreation = await createSiteCreationWorker({
+    connection: options.connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    activities,
+    perMinute: config.netlify.siteCreatesPerMinute,
+    dataConverter,
+  });
   const workers = [worker, siteCreation];
   return {
     worker,
@@ -102,12 +140,21 @@ export async function createOnboardingWorker(options: OnboardingWorkerOptions): 
  * The worker of Netlify site creations: only that activity, from its own queue, at most `perMinute` a minute across
  * all workers (Temporal's task-queue rate limit); 429s still arrive now and then and wait for Netlify's reset.
  */
-export async function createSiteCreationWorker(options: { connection: NativeConnection; namespace?: string; taskQueue: string; activities: Pick<ReturnType<typeof createActivities>, 'ensureNetlifySite'>; perMinute: number }): Promise<Worker> {
+export async function createSiteCreationWorker(options: {
+  connection: NativeConnection;
+  namespace?: string;
+  taskQueue: string;
+  activities: Pick<ReturnType<typeof createActivities>, 'ensureNetlifySite'>;
+  perMinute: number;
+  /** The data converter of the main worker (payloadDataConverter): its activities read and write the same payloads. */
+  dataConverter: DataConverter;
+}): Promise<Worker> {
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: siteCreationQueueFor(options.taskQueue),
     activities: { ensureNetlifySite: options.activities.ensureNetlifySite },
+    dataConverter: options.dataConverter,
     maxTaskQueueActivitiesPerSecond: options.perMinute / 60,
     shutdownGraceTime: '10 seconds',
   });

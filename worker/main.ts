@@ -4,6 +4,7 @@ import { createLogger } from '../config/logger.js';
 import { openDatabase } from '../database/index.js';
 import { importFileStateAtStart } from '../database/import-files.js';
 import { openVault, resolveVaultKey } from '../vault/index.js';
+import { startConfiguredDnsSweep } from './dns-sweep.js';
 import { configureTemporalRuntime, connectWorker, createOnboardingWorker } from './index.js';
 
 // The worker drains on SIGINT/SIGTERM by itself (shutdownGraceTime), so run() returning is the clean exit.
@@ -28,13 +29,22 @@ try {
     connection,
     workflowBundlePath: config.temporal.workflowBundlePath,
   });
+  // Wakes onboardings whose domain NextNet now reads verified (DNS_SWEEP_INTERVAL; off: each waits for its own poll).
+  const sweep = await startConfiguredDnsSweep(config, logger);
   logger.info(
-    { taskQueue: config.temporal.taskQueue, temporal: config.temporal.address, state: database ? 'postgresql' : 'files', metrics: `http://${config.workerMetricsAddress}/metrics` },
+    {
+      taskQueue: config.temporal.taskQueue,
+      temporal: config.temporal.address,
+      state: database ? 'postgresql' : 'files',
+      metrics: `http://${config.workerMetricsAddress}/metrics`,
+      dnsSweepIntervalMs: sweep ? config.dnsSweepIntervalMs : null,
+    },
     'worker started',
   );
   try {
     await workers.run();
   } finally {
+    await sweep?.stop();
     workers.close();
     await connection.close();
   }

@@ -31,3 +31,15 @@ export const alertOptions: ActivityOptions = {
  * in progress to end, so its outcome (a registration made with the old data, say) is known rather than guessed.
  */
 export const untilAttemptEnds = { cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED } as const;
+
+/** Reading a client from its CRM: like a reseller call, it retries until the CRM answers (429s after their delay). */
+export const crmReadOptions: ActivityOptions = {
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+};
+
+/** Progress written back to the CRM: best effort, retried without end in the background, never holding the onboarding. */
+export const crmWriteOptions: ActivityOptions = {
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes' },
+};

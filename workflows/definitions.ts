@@ -62,6 +62,8 @@ export interface OnboardingInput {
   retry?: RetryInstruction;
   /** A client who churned, was offboarded and signed again: the onboarding before this one, kept for its history. */
   previousRun?: PreviousRun;
+  /** Started by a CRM's own webhook (HubSpot, Pipedrive, GoHighLevel): the client's record there. */
+  crm?: { record: import('../crm/types.js').CrmRecord };
 }
 
 export interface PreviousRun {
@@ -109,7 +111,7 @@ export type OnboardingPhase = 'registering' | 'awaiting-dns' | 'securing-tls' | 
  * Every step an onboarding can take, in the order they run. A plan takes the steps of its platforms plus the
  * shared ones (`await-dns`, `send-signup-email`); which platform owns which is in `platforms/steps.ts`.
  */
-export const STEP_ORDER = ['netlify-account', 'register', 'secure-wordpress-key', 'netlify-site', 'await-dns', 'tls', 'send-signup-email'] as const;
+export const STEP_ORDER = ['read-crm', 'netlify-account', 'register', 'secure-wordpress-key', 'netlify-site', 'await-dns', 'tls', 'send-signup-email'] as const;
 export type StepName = (typeof STEP_ORDER)[number];
 
 export interface StepRecord {
@@ -121,7 +123,7 @@ export interface StepRecord {
 }
 
 export interface AttentionItem {
-  code: 'failed' | 'wordpress-key-lost' | 'dns-stalled' | 'tls-stalled' | 'reseller-failing' | 'email-failing';
+  code: 'failed' | 'wordpress-key-lost' | 'dns-stalled' | 'tls-stalled' | 'reseller-failing' | 'email-failing' | 'crm-write-failing';
   reason: string;
   /** What to do, imperative and short (the UI shows about 90 characters); absent on items from before actions. */
   action?: string;
@@ -266,6 +268,10 @@ export const FailureTypes = {
   domainAlreadyOnboarded: 'DomainAlreadyOnboarded',
   domainRemoved: 'DomainRemoved',
   emailRejected: 'EmailRejected',
+  /** The client's CRM record lacks a usable email or domain (the message says which, and where to fill it in). */
+  crmRecordIncomplete: 'CrmRecordIncomplete',
+  /** A won deal with no contact to onboard. */
+  crmDealWithoutContact: 'CrmDealWithoutContact',
   /** Retryable: an earlier attempt at the same email may still be sending. */
   emailSendInProgress: 'EmailSendInProgress',
   siteRemoved: 'SiteRemoved',

@@ -41,7 +41,8 @@ export function newStatus(input: OnboardingInput, plan: PlatformName[]): Onboard
     status: 'registering',
     needsAttention: null,
     failure: null,
-    steps: planSteps(plan).map(pendingStep),
+    // A client from a CRM's own webhook is read from its CRM record first.
+    steps: [...(input.crm ? (['read-crm'] as const) : []), ...planSteps(plan)].map(pendingStep),
     registration: null,
     netlify: plan.includes('netlify') ? { userId: null, tokenReference: null, site: null, tls: null } : null,
     dns: emptyDnsProgress(),
@@ -57,7 +58,8 @@ export function newStatus(input: OnboardingInput, plan: PlatformName[]): Onboard
 
 /** A status carried over from an earlier run (continue-as-new or a retry), possibly one from before plans. */
 export function adoptCarried(carried: OnboardingStatus, plan: PlatformName[]): OnboardingStatus {
-  const steps = planSteps(plan).map((name) => carried.steps.find((s) => s.name === name) ?? pendingStep(name));
+  const fromCrm = carried.steps.filter((s) => s.name === 'read-crm');
+  const steps = [...fromCrm, ...planSteps(plan).map((name) => carried.steps.find((s) => s.name === name) ?? pendingStep(name))];
   return { ...carried, services: plan, steps, netlify: carried.netlify ?? (plan.includes('netlify') ? { userId: null, tokenReference: null, site: null, tls: null } : null), runs: carried.runs + 1 };
 }
 

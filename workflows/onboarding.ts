@@ -17,11 +17,14 @@ import {
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { SharedActivities } from '../activities/index.js';
+import type { CrmActivities } from '../crm/activities.js';
+import { CRM_SOURCE_LABELS, type CrmProgress } from '../crm/types.js';
 import { orderedPlan } from '../platforms/catalog.js';
 import { PLATFORM_STEPS } from '../platforms/steps.js';
-import { alertOptions, mailOptions, untilAttemptEnds } from './activity-options.js';
+import { alertOptions, crmReadOptions, crmWriteOptions, mailOptions, untilAttemptEnds } from './activity-options.js';
 import {
   checkDnsNow,
+  FailureTypes,
   getStatus,
   MEMO_REASON,
   noteCancellation,
@@ -40,10 +43,12 @@ import { completedCounter, dnsWait, failedCounter, webhookToCompletion } from '.
 import { onboardClientV1 } from './onboarding-v1.js';
 import { NeedsAttention, OnboardingDomain, OnboardingStatus as OnboardingStatusKey } from './search-attributes.js';
 import { adoptCarried, describeForOps, emptyDnsProgress, firstUnfinishedStep, formatDuration, LEGACY_PLAN, newStatus, reasonLine, recordCorrections, summariseAttention } from './onboarding-status.js';
-import { SETUP_STAGES, type PlatformSteps, type StepContext } from './step-context.js';
+import { SETUP_STAGES, type PlatformSteps, type StallCode, type StepContext } from './step-context.js';
 
 const mail = proxyActivities<SharedActivities>(mailOptions);
 const alerts = proxyActivities<SharedActivities>(alertOptions);
+const crmReads = proxyActivities<CrmActivities>(crmReadOptions);
+const crmWrites = proxyActivities<CrmActivities>(crmWriteOptions);
 
 const DEFAULT_DNS_CHECKS_PER_RUN = 200;
 const DEFAULT_STALL_ALERT_MS = 15 * 60_000;
@@ -83,7 +88,8 @@ export async function onboardClient(input: OnboardingInput): Promise<OnboardingS
       upsertSearchAttributes([
         { key: OnboardingStatusKey, value: status.status },
         { key: NeedsAttention, value: status.needsAttention !== null },
-        { key: OnboardingDomain, value: status.domain },
+        // A client from a CRM's own webhook has no domain until its record is read.
+        ...(status.domain ? [{ key: OnboardingDomain, value: status.domain }] : []),
       ]);
       publishedAttributes = attributes;
     }
@@ -93,6 +99,7 @@ export async function onboardClient(input: OnboardingInput): Promise<OnboardingS
       publishedReason = reason;
     }
     setCurrentDetails(describeForOps(status));
+    writeProgressToCrm();
   };
   const enterPhase = (phase: OnboardingPhase) => {
     status.status = phase;
@@ -115,6 +122,51 @@ export async function onboardClient(input: OnboardingInput): Promise<OnboardingS
     status.needsAttention = items.length ? summariseAttention(items) : null;
     publish();
   };
+  // Progress written back to the client's CRM record (a CRM's own webhook started it): in the background, one write
+  // at a time, always the latest progress, never holding up the onboarding's own steps.
+  const crm = input.crm;
+  const crmLabel = crm ? CRM_SOURCE_LABELS[crm.record.source] : '';
+  let crmWanted: string | null = null;
+  let crmWritten: string | null = null;
+  let crmWriting: Promise<void> | null = null;
+  function writeProgressToCrm(): void {
+    if (!crm) return;
+    const attention = status.needsAttention?.items.filter((item) => item.code !== 'crm-write-failing') ?? [];
+    const progress: CrmProgress = {
+      status: status.status,
+      needsAttention: attention.length > 0 ? attention.map((item) => item.action ?? item.reason).join('; ') : null,
+      siteUrl: status.netlify?.site ? (status.netlify.site.sslUrl ?? `https://${status.domain}`) : null,
+      onboardingId,
+    };
+    crmWanted = JSON.stringify(progress);
+    if (crmWanted === crmWritten || crmWriting) return;
+    crmWriting = (async () => {
+      while (crmWanted !== null && crmWanted !== crmWritten) {
+        const wanted = crmWanted;
+        const { status: phase } = JSON.parse(wanted) as CrmProgress;
+        try {
+          await ctx.call(
+            `Writing the onboarding's progress to ${crmLabel}`,
+            crmWrites.writeCrmProgress.executeWithOptions(ctx.withSummary(crmWriteOptions, `Write "${phase}" to the client's ${crmLabel} record`), [{ record: crm.record, progress: JSON.parse(wanted) as CrmProgress }]),
+            'crm-write-failing',
+          );
+        } catch (err) {
+          // The record is gone or the CRM is not configured (or the onboarding was cancelled): nothing more to write.
+          if (!isCancellation(err)) log.warn('progress could not be written to the CRM', { error: String(err) });
+          crmWanted = crmWritten = wanted;
+          break;
+        }
+        crmWritten = wanted;
+      }
+    })().finally(() => {
+      crmWriting = null;
+    });
+  }
+  /** Lets the last progress reach the CRM before this run ends (completed, or continued as new). */
+  const crmWritesDone = async () => {
+    while (crmWriting) await crmWriting;
+  };
+
   const ctx: StepContext = {
     onboardingId,
     secretScope: status.secretScope ?? onboardingId,
@@ -130,7 +182,7 @@ export async function onboardClient(input: OnboardingInput): Promise<OnboardingS
     },
     raiseAttention,
     clearAttention,
-    async call<T>(what: string, work: Promise<T>, code: 'reseller-failing' | 'email-failing' = 'reseller-failing'): Promise<T> {
+    async call<T>(what: string, work: Promise<T>, code: StallCode = 'reseller-failing'): Promise<T> {
       let settled = false;
       const watched = work.finally(() => {
         settled = true;
@@ -147,7 +199,7 @@ export async function onboardClient(input: OnboardingInput): Promise<OnboardingS
       clearAttention(code);
       return result;
     },
-    async callWithIdentity<T>(what: string, start: () => Promise<T>, code?: 'reseller-failing' | 'email-failing'): Promise<T> {
+    async callWithIdentity<T>(what: string, start: () => Promise<T>, code?: StallCode): Promise<T> {
       const scope = new CancellationScope();
       const call = { scope, superseded: false };
       identityCall = call;
@@ -298,6 +350,7 @@ export async function onboardClient(input: OnboardingInput): Promise<OnboardingS
 
     status.dns.nextCheckAt = null;
     enterPhase('completed');
+    await crmWritesDone();
     completedCounter.add(1, { plan: plan.join('+') });
     webhookToCompletion.record((Date.now() - Date.parse(input.receivedAt)) / 1000);
     // What still needs a person (a lost WordPress key) keeps this run open, so ops retry it in place and the UI's
@@ -315,6 +368,7 @@ export async function onboardClient(input: OnboardingInput): Promise<OnboardingS
       status.closesAt = null;
       publish();
     }
+    await crmWritesDone();
     return status;
   } catch (err) {
     if (isCancellation(err)) {
@@ -336,6 +390,7 @@ export async function onboardClient(input: OnboardingInput): Promise<OnboardingS
         correctionPending = null;
         for (const platform of platforms) await platform.releaseOldIdentity?.(ctx, previous);
       }
+      if (crm && !isFinished('read-crm')) await readClientFromCrm();
       let superseded = false;
       for (const stage of SETUP_STAGES) {
         for (const phase of phasesOf(platforms, stage)) {
@@ -379,6 +434,32 @@ export async function onboardClient(input: OnboardingInput): Promise<OnboardingS
       }
       return;
     }
+  }
+
+  /**
+   * The client's email, name and domain from its CRM record (a CRM's own webhook carries few or none of them). A
+   * field ops corrected on retry wins over the record; one the record lacks fails the onboarding with what to fill
+   * in and where, and a retry reads the record again.
+   */
+  async function readClientFromCrm(): Promise<void> {
+    const record = crm!.record;
+    ctx.begin('read-crm');
+    const details = await ctx.call(
+      `Reading the client from ${crmLabel}`,
+      crmReads.readCrmClient.executeWithOptions(ctx.withSummary(crmReadOptions, `Read the client's email and domain from ${crmLabel}`), [{ onboardingId, record }]),
+    );
+    const corrected = new Set(status.changes.flatMap((change) => Object.keys(change.fields)));
+    const problems = details.problems.filter((problem) => !corrected.has(problem.field));
+    if (problems.length > 0) {
+      throw ApplicationFailure.nonRetryable(problems.map((problem) => problem.message).join('; '), FailureTypes.crmRecordIncomplete);
+    }
+    const client = { ...status.client };
+    if (!corrected.has('email') && details.email) client.email = details.email;
+    if (!corrected.has('domain') && details.domain) client.domain = details.domain;
+    if (!corrected.has('name') && details.name) client.name = details.name;
+    status.client = client;
+    status.domain = client.domain;
+    ctx.finish('read-crm', 'done', `${crmLabel} ${record.client.type} ${record.client.id}: ${client.domain}`);
   }
 
   /** Runs a step; false when a correction stopped the call it was making (it runs again, corrected). */
@@ -460,7 +541,8 @@ export async function onboardClient(input: OnboardingInput): Promise<OnboardingS
         await condition(allHandlersFinished);
         // A correction that arrived meanwhile (say during the ops alert) is handled in this run, never dropped.
         if (correctionPending) return 'corrected';
-        await continueAsNew<typeof onboardClient>({ onboardingId, client: status.client, settings, receivedAt: input.receivedAt, services: plan, carried: status });
+        await crmWritesDone();
+        await continueAsNew<typeof onboardClient>({ onboardingId, client: status.client, settings, receivedAt: input.receivedAt, services: plan, carried: status, ...(crm ? { crm } : {}) });
       }
 
       const interval = dns.nextIntervalMs ?? settings.dnsPollInitialMs;
@@ -490,6 +572,8 @@ function phasesOf(platforms: PlatformSteps[], stage: string) {
 /** A non-retryable failure from an activity is a business outcome; anything else is left to Temporal. */
 function businessRejection(err: unknown): ApplicationFailure | undefined {
   if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.nonRetryable) return err.cause;
+  // Raised by the workflow itself from what an activity answered (a CRM record without an email).
+  if (err instanceof ApplicationFailure && err.nonRetryable) return err;
   return undefined;
 }
 

@@ -7,6 +7,9 @@ import type { ActivityOptions } from '@temporalio/workflow';
 import type { PlatformName } from '../platforms/catalog.js';
 import type { AttentionItem, OnboardingSettings, OnboardingStatus, StepName, StepRecord } from './definitions.js';
 
+/** What needs attention when a call keeps failing past the stall limit. */
+export type StallCode = 'reseller-failing' | 'email-failing' | 'crm-write-failing';
+
 export interface StepContext {
   readonly onboardingId: string;
   /** Where this onboarding's secrets live in the vault (the onboarding id, unless the client came back). */
@@ -23,14 +26,14 @@ export interface StepContext {
    * Awaits an activity that retries until it succeeds; if it is still failing after the stall limit, a person is
    * told (needs attention, plus an alert), and that clears once it goes through. `what` names it in that alert.
    */
-  call<T>(what: string, work: Promise<T>, code?: 'reseller-failing' | 'email-failing'): Promise<T>;
+  call<T>(what: string, work: Promise<T>, code?: StallCode): Promise<T>;
   /**
    * `call`, for an activity that hands the client's email or domain to someone (a platform, the mail server). When
    * ops correct either on retry while it is under way, it is cancelled and the attempt in progress is let finish
    * (schedule it with `untilAttemptEnds`): what that attempt made under the old identity is recorded by the step as
    * usual and then released like any old identity, and the step runs again with the corrected data.
    */
-  callWithIdentity<T>(what: string, start: () => Promise<T>, code?: 'reseller-failing' | 'email-failing'): Promise<T>;
+  callWithIdentity<T>(what: string, start: () => Promise<T>, code?: StallCode): Promise<T>;
   /** Activity options with a UI summary ("Register acme.com with NextNet"). */
   withSummary(options: ActivityOptions, summary: string): ActivityOptions;
   /** Waits `ms`, or less when ops ask for a check now (`checkDnsNow`) or a retry restarts the onboarding. */
