@@ -13,7 +13,7 @@ import type { CrmRecord, ResolveCrmDealInput } from '../crm/types.js';
 import { FileVault } from '../vault/index.js';
 import type { OnboardingInput } from '../workflows/definitions.js';
 import { OnboardingDomain } from '../workflows/search-attributes.js';
-import { capturedLogger, clientCreatedEvent, eventually, serveApi, signedDelivery, TEST_DATA_CONVERTER, uniqueClient } from './support.js';
+import { capturedLogger, clientCreatedEvent, decodedHistory, eventually, serveApi, signedDelivery, TEST_DATA_CONVERTER, uniqueClient } from './support.js';
 
 type Api = Awaited<ReturnType<typeof serveApi>>;
 
@@ -80,7 +80,7 @@ interface Answer {
 const errorOf = async (response: Response) => ((await response.json()) as { error: { code: string; message: string } }).error;
 
 async function inputOf<T = OnboardingInput>(workflowId: string): Promise<T> {
-  const history = await temporal.workflow.getHandle(workflowId).fetchHistory();
+  const history = await decodedHistory(temporal.workflow.getHandle(workflowId));
   const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0]?.data;
   return JSON.parse(Buffer.from(payload!).toString('utf8')) as T;
 }

@@ -53,13 +53,20 @@ async function statusOf(onboardingId: string): Promise<OnboardingStatus | undefi
   }
 }
 
-const completed = (onboardingId: string) =>
-  eventually(async () => {
-    const status = await statusOf(onboardingId);
-    return status?.status === 'completed' && status;
-  }, { what: `${onboardingId} to complete`, timeoutMs: 45_000 });
+const completed = async (onboardingId: string) => {
+  try {
+    return await eventually(async () => {
+      const status = await statusOf(onboardingId);
+      return status?.status === 'completed' && status;
+    }, { what: `${onboardingId} to complete`, timeoutMs: 60_000 });
+  } catch (err) {
+    // Say where it stopped: the CRM's webhook deliveries and the onboarding's status.
+    const deliveries = stack.simulator.knobs.crm.deliveries().map((d) => ({ source: d.source, event: d.event, state: d.state, attempts: d.attempts.map((a) => a.outcome) }));
+    throw new Error(`${(err as Error).message}; deliveries: ${JSON.stringify(deliveries)}; status: ${JSON.stringify(await statusOf(onboardingId))}`);
+  }
+};
 
-describe('onboardings from a CRM’s own webhook', () => {
+describe('onboardings from a CRM’s own webhook', { timeout: 120_000 }, () => {
   it('HubSpot: a contact created in the CRM is onboarded from its record, and the contact shows completed with the site URL', async () => {
     const domain = `hs-${unique()}.example.com`;
     const contact = await crmCall('hubspot', 'POST', '/crm/v3/objects/contacts', { properties: { email: `owner@${domain}`, firstname: 'Ada', lastname: 'Lovelace', website: `https://${domain}/` } });
