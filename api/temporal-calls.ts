@@ -76,9 +76,12 @@ export class TemporalCalls {
     const response = await this.call(() =>
       this.client.workflowService.listWorkflowExecutions({ namespace, query, pageSize, nextPageToken: pageToken ?? undefined }),
     );
+    const converter = this.client.options.loadedDataConverter;
     const executions = await Promise.all(
       (response.executions ?? []).map((raw: temporal.api.workflow.v1.IWorkflowExecutionInfo) =>
-        executionInfoFromRaw(raw, this.client.options.loadedDataConverter, raw, namespace),
+        // A memo this process cannot decode (encrypted under a key it does not hold) costs that row its reason,
+        // not the whole page.
+        executionInfoFromRaw(raw, converter, raw, namespace).catch(() => executionInfoFromRaw({ ...raw, memo: null }, converter, raw, namespace)),
       ),
     );
     return { executions, nextPageToken: response.nextPageToken?.length ? response.nextPageToken : null };

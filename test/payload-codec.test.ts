@@ -5,6 +5,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { inspect, promisify } from 'node:util';
+import { Client, Connection } from '@temporalio/client';
 import type { Payload } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
@@ -206,6 +207,21 @@ describe('client data in Temporal, on a real dev server', () => {
     expect((await handle.query(getStatus)).client.email).toBe(onboarded.email);
     const view = (await (await api.ops('GET', `/v1/onboardings/${onboarded.workflowId}`)).json()) as { client: { email: string } };
     expect(view.client.email).toBe(onboarded.email);
+  });
+
+  it('lists an onboarding whose memo it cannot decrypt (a key it does not hold) without its reason, instead of failing the page', async () => {
+    const connection = await Connection.connect({ address: inject('temporalAddress') });
+    const keyless = payloadDataConverter({ payloadKeys: [newKey('other')] });
+    const other = await serveApi({ temporal: new Client({ connection, dataConverter: keyless }), vault: stack.vault, taskQueue: stack.taskQueue });
+    try {
+      const answer = await other.ops('GET', `/v1/onboardings?clientId=${onboarded.clientId}`);
+      expect(answer.status).toBe(200);
+      const { items } = (await answer.json()) as { items: { onboardingId: string; status: string; reason: string | null }[] };
+      expect(items).toEqual([expect.objectContaining({ onboardingId: onboarded.workflowId, status: 'completed', reason: null })]);
+    } finally {
+      await other.close();
+      await connection.close();
+    }
   });
 
   it('replays the encrypted history after a key rotation, and not without the key it was written with', async () => {
