@@ -19,8 +19,10 @@ import { createActivities } from '../activities/index.js';
 import { createSmtpMailer } from '../activities/mailer.js';
 import { NextNetClient } from '../platforms/nextnet/client.js';
 import { FileSentEmailLedger } from '../activities/sent-email-ledger.js';
-import { DEV_PAYLOAD_KEY } from '../config/index.js';
+import { DEV_DEFAULTS, DEV_PAYLOAD_KEY, loadConfig } from '../config/index.js';
 import { createLogger } from '../config/logger.js';
+import { crmClientsFrom } from '../crm/clients.js';
+import { crmClientId, crmDealWorkflowId, RESOLVE_CRM_DEAL_WORKFLOW_TYPE, type CrmRecord, type ResolveCrmDealInput } from '../crm/types.js';
 import { payloadDataConverter } from '../config/payload-codec.js';
 import { startSimulator } from '../simulator/app.js';
 import { FileVault } from '../vault/index.js';
@@ -81,6 +83,15 @@ const activities = createActivities({
     signupUrl: 'https://app.bediscovered.ai/auth/signup',
     emailFrom: 'Agency <onboarding@agency.test>',
     opsAlertTo: 'ops@agency.test',
+    crms: crmClientsFrom(
+      loadConfig({
+        HUBSPOT_API_URL: simulator.crmBaseUrls.hubspot,
+        PIPEDRIVE_API_URL: simulator.crmBaseUrls.pipedrive,
+        GHL_API_URL: simulator.crmBaseUrls.gohighlevel,
+        PIPEDRIVE_WEBSITE_FIELD: DEV_DEFAULTS.PIPEDRIVE_WEBSITE_FIELD,
+        GHL_STATUS_FIELD_ID: DEV_DEFAULTS.GHL_STATUS_FIELD_ID,
+      }).crmApis,
+    ),
 });
 const worker = await Worker.create({ connection: nativeConnection, taskQueue, workflowsPath: WORKFLOWS_PATH, activities, dataConverter, shutdownGraceTime: '1 second' });
 const siteWorker = await createSiteCreationWorker({ connection: nativeConnection, taskQueue, activities, perMinute: 600, dataConverter });
@@ -205,6 +216,44 @@ await worker.runUntil(async () => {
   });
   await siteOffboarding.result();
   await save('netlify-offboarded', siteOffboarding);
+
+  // Continued as new while waiting for DNS (from v4 on): the run that carries the status of the one before.
+  await knob('POST', '/config', { dnsVerifyAfterMs: null });
+  const continued = await start(details('continued'), { dnsChecksPerRun: 2 });
+  await until('a run after continue-as-new', async () => (await continued.query(getStatus)).runs >= 2 && (await continued.query(getStatus)).dns.checks >= 3);
+  await save('continued-as-new', continued);
+  await knob('POST', '/config', { dnsVerifyAfterMs: 300 });
+
+  // From a CRM's own webhook (from v4 on): the client read from its HubSpot record, progress written back; a Pipedrive
+  // person without an email, failed and waiting for ops; a won HubSpot deal resolved to its contact.
+  const hubspot = async (method: string, urlPath: string, body?: unknown) => {
+    const response = await fetch(`${simulator.crmBaseUrls.hubspot}${urlPath}`, { method, headers: { authorization: `Bearer ${DEV_DEFAULTS.HUBSPOT_ACCESS_TOKEN}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    if (!response.ok) throw new Error(`HubSpot ${urlPath}: ${response.status} ${await response.text()}`);
+    return (await response.json().catch(() => undefined)) as { id: string };
+  };
+  const portalId = simulator.knobs.crm.hubspot.portalId();
+  const fromCrm = (record: CrmRecord) => {
+    const clientId = crmClientId(record);
+    const input: OnboardingInput = { onboardingId: onboardingIdFor(clientId), client: { clientId, email: '', domain: '' }, settings: SETTINGS, services: ['netlify', 'nextnet'], receivedAt: new Date().toISOString(), crm: { record } };
+    return client.workflow.start(ONBOARDING_WORKFLOW_TYPE, { workflowId: input.onboardingId, taskQueue, args: [input] });
+  };
+  const contact = await hubspot('POST', '/crm/v3/objects/contacts', { properties: { email: 'owner@crm-recorded.example.com', firstname: 'Recorded', website: `crm-${++n}.example.com` } });
+  const crmOnboarding = await fromCrm({ source: 'hubspot', account: portalId, client: { type: 'contact', id: contact.id } });
+  await crmOnboarding.result();
+  await save('crm-completed', crmOnboarding);
+
+  const noEmail = await hubspot('POST', '/crm/v3/objects/contacts', { properties: { firstname: 'No Email', website: `crm-${++n}.example.com` } });
+  const incomplete = await fromCrm({ source: 'hubspot', account: portalId, client: { type: 'contact', id: noEmail.id } });
+  await until('the failure', async () => (await incomplete.query(getStatus)).status === 'failed');
+  await save('crm-record-incomplete', incomplete);
+
+  const dealContact = await hubspot('POST', '/crm/v3/objects/contacts', { properties: { email: 'deal@crm-recorded.example.com', website: `crm-${++n}.example.com` } });
+  const deal = await hubspot('POST', '/crm/v3/objects/deals', { properties: { dealname: 'Recorded', dealstage: 'closedwon' } });
+  await hubspot('PUT', `/crm/v4/objects/deals/${deal.id}/associations/default/contacts/${dealContact.id}`);
+  const resolve: ResolveCrmDealInput = { source: 'hubspot', account: portalId, dealId: deal.id, services: ['netlify', 'nextnet'], receivedAt: new Date().toISOString(), settings: SETTINGS };
+  const resolver = await client.workflow.start(RESOLVE_CRM_DEAL_WORKFLOW_TYPE, { workflowId: crmDealWorkflowId(resolve), taskQueue, args: [resolve] });
+  await resolver.result();
+  await save('crm-deal-resolved', resolver);
 });
 siteWorker.shutdown();
 await siteWorkerRun;
