@@ -8,7 +8,7 @@
  * became of each onboarding (completed, flagged for a person, failed, lost), what was done twice (NextNet
  * registrations per domain, Netlify sites per domain, emails per Message-ID, onboardings per client) and every
  * secret found in any process's log. One table row per scenario; exit code 1 when anything was lost, duplicated
- * or leaked. Progress goes to stderr.
+ * or leaked, 2 when the run itself broke. Progress goes to stderr.
  */
 import { randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
@@ -19,6 +19,7 @@ import { parseArgs } from 'node:util';
 import { checkStoredSecrets, countDuplicates, findLeaks, issuedSecrets, missingEffects, readPlatformState, reasonsOf, waitForOnboardings, type LogSlice } from './chaos/audit.js';
 import { Crm } from './chaos/crm.js';
 import { clearFaults, SCENARIO_RUNNERS, SCENARIO_TITLES, SCENARIOS, type ScenarioName } from './chaos/scenarios.js';
+import { killAllSync } from './chaos/processes.js';
 import { startStack, type Stack } from './chaos/stack.js';
 
 export interface ChaosRow {
@@ -35,6 +36,8 @@ export interface ChaosRow {
   lost: number;
   duplicated: number;
   duplicates: { nextnet: number; netlify: number; emails: number; workflows: number };
+  /** Signup emails received again with the same Message-ID (a crash inside the SMTP exchange): not duplicates. */
+  resent: number;
   leaked: number;
   seconds: number;
   /** Processes that exited without being asked to (restarted by the run's supervisor). */
@@ -45,20 +48,28 @@ export interface ChaosRow {
 
 const USAGE = 'usage: npm run chaos -- [--short] [--clients N] [--onboardings N] [--only worker-kill|temporal-restart|fault-storm|duplicates] [--json] [--seed N] [--keep-logs] [--workflow-bundle <file>] [--kill-in-smtp]';
 
-const { values } = parseArgs({
-  options: {
-    short: { type: 'boolean', default: false },
-    clients: { type: 'string' },
-    onboardings: { type: 'string' },
-    only: { type: 'string', multiple: true },
-    json: { type: 'boolean', default: false },
-    seed: { type: 'string' },
-    'keep-logs': { type: 'boolean', default: false },
-    'workflow-bundle': { type: 'string' },
-    'kill-in-smtp': { type: 'boolean', default: false },
-    help: { type: 'boolean', default: false },
-  },
-});
+const OPTIONS = {
+  short: { type: 'boolean', default: false },
+  clients: { type: 'string' },
+  onboardings: { type: 'string' },
+  only: { type: 'string', multiple: true },
+  json: { type: 'boolean', default: false },
+  seed: { type: 'string' },
+  'keep-logs': { type: 'boolean', default: false },
+  'workflow-bundle': { type: 'string' },
+  'kill-in-smtp': { type: 'boolean', default: false },
+  help: { type: 'boolean', default: false },
+} as const;
+/** parseArgs, with a usage line instead of a stack trace for an unknown or malformed option. */
+function parseOptions() {
+  try {
+    return parseArgs({ options: OPTIONS });
+  } catch (err) {
+    console.error(`${(err as Error).message}\n${USAGE}`);
+    process.exit(2);
+  }
+}
+const { values } = parseOptions();
 if (values.help) {
   console.log(USAGE);
   process.exit(0);
@@ -104,6 +115,8 @@ let stack: Stack | undefined;
 let exitCode = 0;
 let interrupted = false;
 const rows: ChaosRow[] = [];
+/** The last row's log slices and the secrets looked for, to scan what comes after it. */
+let lastScan: { slices: LogSlice[]; secrets: { label: string; value: string }[] } | undefined;
 /**
  * --kill-in-smtp: once, every worker is SIGKILLed while the mail server holds the 250 for a signup email of the
  * worker-kill scenario (taken, not yet confirmed): the crash no random kill is likely to hit.
@@ -120,15 +133,26 @@ const onSignal = (signal: NodeJS.Signals) => {
   if (interrupted) return;
   interrupted = true;
   progress(`${signal}: stopping every process…`);
-  void (stack?.close() ?? Promise.resolve()).finally(() => process.exit(130));
+  void (stack?.close() ?? Promise.resolve()).finally(() => {
+    progress(`logs kept in ${runDir}/logs`);
+    process.exit(130);
+  });
 };
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
+// Whatever ends this process, no child of it is left running (each runs in a process group of its own).
+process.on('exit', killAllSync);
+process.on('unhandledRejection', (err) => {
+  progress(`the chaos run broke: ${(err as Error)?.stack ?? String(err)}`);
+  process.exit(2);
+});
 
 try {
   stack = await startStack({ runDir, workers: 2, apis: 2, dnsVerifyAfterMs: 1_500, workflowBundlePath: values['workflow-bundle'], smtpBeforeReply: killInSmtp, log: progress });
-  // Netlify's site-creation limit as the engine is configured for (NETLIFY_SITE_CREATES_PER_MINUTE=600).
-  await fetch(`${stack.simulatorUrl}/_simulator/netlify/config`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ siteCreatesPerMinute: 600 }) });
+  // Netlify's site-creation limit as the engine is configured for (NETLIFY_SITE_CREATES_PER_MINUTE=600); --short
+  // shortens its window, so a 429 waits seconds for its X-RateLimit-Reset, not up to a minute.
+  const siteCreates = short ? { siteCreatesPerMinute: 600, siteCreateWindowMs: 5_000 } : { siteCreatesPerMinute: 600 };
+  await fetch(`${stack.simulatorUrl}/_simulator/netlify/config`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(siteCreates) });
   progress(`stack up in ${((Date.now() - runStarted) / 1000).toFixed(0)} s: Temporal ${stack.temporalAddress}, simulator ${stack.simulatorUrl}, SMTP ${stack.sink.url}, APIs ${stack.apiUrls.join(' ')}`);
   const crm = new Crm(stack.secrets.webhookSecret, { deadlineMs: 5 * 60_000 });
   const random = seeded(seed);
@@ -144,6 +168,14 @@ try {
   exitCode = 2;
 } finally {
   await stack?.close();
+}
+// What the processes wrote after the last row was counted (their shutdown) is scanned too, and counts for that row.
+if (lastScan && rows.length > 0) {
+  const rest = lastScan.slices.map((slice) => ({ ...slice, name: `${slice.name} (at shutdown)`, start: slice.end, end: fileSize(slice.file) }));
+  const leaks = await findLeaks(rest, lastScan.secrets);
+  const row = rows.at(-1)!;
+  row.leaked += leaks.length;
+  for (const leak of leaks.slice(0, 5)) row.notes.push(`leaked: ${leak.secret} in the log of ${leak.where}`);
 }
 
 if (values.json) {
@@ -206,6 +238,7 @@ async function runScenario(stack: Stack, scenario: ScenarioName, shared: { crm: 
     ...issuedSecrets(state).map((value) => ({ label: value.startsWith('nn_wp_') ? 'a WordPress key' : 'a Netlify access token', value })),
   ];
   const leaks = await findLeaks(slices, secrets);
+  lastScan = { slices, secrets };
 
   const counts = { completed: 0, flagged: 0, failed: 0, lost: 0 };
   const notes: string[] = [];
@@ -238,6 +271,7 @@ async function runScenario(stack: Stack, scenario: ScenarioName, shared: { crm: 
     ...counts,
     duplicated: duplicates.nextnet + duplicates.netlify + duplicates.emails + duplicates.workflows,
     duplicates: { nextnet: duplicates.nextnet, netlify: duplicates.netlify, emails: duplicates.emails, workflows: duplicates.workflows },
+    resent: duplicates.resent,
     leaked: leaks.length,
     seconds: Math.round((Date.now() - started) / 1000),
     crashes,
@@ -254,7 +288,7 @@ function fileSize(file: string): number {
 }
 
 function renderTable(rows: ChaosRow[]): string {
-  const header = ['scenario', 'what was done', 'onboardings', 'completed', 'flagged', 'failed', 'lost', 'dup NextNet', 'dup Netlify', 'dup emails', 'dup onboardings', 'leaked', 'time'];
+  const header = ['scenario', 'what was done', 'onboardings', 'completed', 'flagged', 'failed', 'lost', 'dup NextNet', 'dup Netlify', 'dup emails', 'dup onboardings', 'resent (same Message-ID)', 'leaked', 'time'];
   const lines = rows.map((row) => [
     row.title,
     row.did,
@@ -267,6 +301,7 @@ function renderTable(rows: ChaosRow[]): string {
     String(row.duplicates.netlify),
     String(row.duplicates.emails),
     String(row.duplicates.workflows),
+    String(row.resent),
     String(row.leaked),
     `${row.seconds} s`,
   ]);

@@ -32,6 +32,21 @@ export function freePort(): Promise<number> {
   });
 }
 
+const everyProcess = new Set<ManagedProcess>();
+
+/** Kills every managed process still running, at once (for `process.on('exit')`: a harness that dies leaves no orphans). */
+export function killAllSync(): void {
+  for (const managed of everyProcess) {
+    const pid = managed.pid;
+    if (!managed.running || pid === undefined) continue;
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
 export class ManagedProcess {
   private child: ChildProcess | undefined;
   private readonly log: WriteStream;
@@ -41,13 +56,12 @@ export class ManagedProcess {
   readonly unexpectedExits: string[] = [];
   /** Called after an exit nobody asked for (the supervisor may restart the process). */
   onUnexpectedExit: ((how: string) => void) | undefined;
-  starts = 0;
-  kills = 0;
   /** Signals this run sent (a start that fails after one was cut short on purpose, not broken). */
   private signalsSent = 0;
 
   constructor(readonly spec: ProcessSpec) {
     this.log = createWriteStream(spec.logFile, { flags: 'a' });
+    everyProcess.add(this);
   }
 
   get name(): string {
@@ -65,7 +79,6 @@ export class ManagedProcess {
   /** Starts the process and waits for its ready line; rejects (with its last output) when it exits first. */
   async start(): Promise<void> {
     if (this.running) throw new Error(`${this.name} is already running`);
-    this.starts += 1;
     this.expectedExit = false;
     this.tail = [];
     const child = spawn(this.spec.command, this.spec.args, { cwd: this.spec.cwd, env: this.spec.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
@@ -139,7 +152,6 @@ export class ManagedProcess {
     if (!child || !this.running) return;
     this.expectedExit = true;
     this.signalsSent += 1;
-    if (signal === 'SIGKILL') this.kills += 1;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     try {
       process.kill(-child.pid!, signal);

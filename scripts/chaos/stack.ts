@@ -61,8 +61,6 @@ export interface Stack {
   postgresLogFile: string;
   /** Starts the Temporal dev server again on the same port and db file, and waits until it answers. */
   startTemporal(): Promise<void>;
-  /** Until the next call: no automatic restart of a process that exits (a scenario does it by hand). */
-  supervise(enabled: boolean): void;
   close(): Promise<void>;
 }
 
@@ -290,9 +288,6 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       processes: () => processes,
       postgresLogFile,
       startTemporal,
-      supervise(enabled) {
-        supervising = enabled;
-      },
       close,
     };
   } catch (err) {
