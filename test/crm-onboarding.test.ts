@@ -17,7 +17,8 @@ beforeAll(async () => {
     temporal: stack.client,
     vault: stack.vault,
     taskQueue: stack.taskQueue,
-    crmIntake: loadConfig({}).crmIntake,
+    // The development intake settings, for this stack's own HighLevel location.
+    crmIntake: loadConfig({ GHL_LOCATION_IDS: stack.simulator.knobs.crm.gohighlevel.locationId() }).crmIntake,
     defaultServices: ['netlify', 'nextnet'],
   });
   await stack.simulatorCall('POST', '/_simulator/crm/webhooks', { webhookUrl: `${api.url}/webhooks` });

@@ -196,7 +196,13 @@ export async function startTestStack(options: { dnsVerifyAfterMs?: number | null
     dnsVerifyAfterMs: options.dnsVerifyAfterMs ?? 300,
     dns: { port: 0 },
     // The CRMs sign their webhooks as npm start's do, so the development intake settings accept them.
-    crm: { webhookRetryDelaysMs: [200, 1_000], gohighlevel: { webhookPrivateKey: DEV_GHL_WEBHOOK_PRIVATE_KEY } },
+    // Accounts of this stack's own: every test file shares one dev server, where onboarding ids are per account and record.
+    crm: {
+      webhookRetryDelaysMs: [200, 1_000],
+      hubspot: { portalId: String(100_000 + Math.floor(Math.random() * 900_000)) },
+      pipedrive: { companyId: String(100_000 + Math.floor(Math.random() * 900_000)) },
+      gohighlevel: { webhookPrivateKey: DEV_GHL_WEBHOOK_PRIVATE_KEY, locationId: `TestLocation${Math.random().toString(36).slice(2, 10)}` },
+    },
   });
   const mail = await startMailDev({ smtpPort: await freePort(), webPort: await freePort(), mailDirectory: path.join(dataDir, 'mail') });
   const vault = new FileVault(path.join(dataDir, 'vault'), Buffer.alloc(32, 7), logger);
