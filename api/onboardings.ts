@@ -112,19 +112,7 @@ export class Onboardings {
       settings: this.settings(),
       receivedAt: receivedAt.toISOString(),
     };
-    try {
-      await this.calls.call(() =>
-        this.calls.client.workflow.start<typeof onboardClient>(ONBOARDING_WORKFLOW_TYPE, {
-          ...this.onboardingStartOptions(client, services),
-          args: [input],
-          // Never a second onboarding for a client from the CRM, even after the first one has finished.
-          workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-        }),
-      );
-      return { onboardingId, status: 'started' };
-    } catch (err) {
-      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-    }
+    if ((await this.startOnce(input)) === 'started') return { onboardingId, status: 'started' };
 
     const previousRun = await this.runBeforeReturn(client.clientId, eventAt);
     if (!previousRun) return { onboardingId, status: 'already-started' };
@@ -168,17 +156,22 @@ export class Onboardings {
     const { known } = intent;
     const client: ClientDetails = { clientId, email: known.email ?? '', name: known.name, domain: known.domain ?? '' };
     const input: OnboardingInput = { onboardingId, client, services, settings: this.settings(), receivedAt: receivedAt.toISOString(), crm: { record: intent.record } };
+    return { onboardingId, status: await this.startOnce(input) };
+  }
+
+  /** Starts a client's onboarding unless one of that id ever started: never a second onboarding for a CRM client. */
+  private async startOnce(input: OnboardingInput): Promise<'started' | 'already-started'> {
     try {
       await this.calls.call(() =>
         this.calls.client.workflow.start<typeof onboardClient>(ONBOARDING_WORKFLOW_TYPE, {
-          ...this.onboardingStartOptions(client, services),
+          ...this.onboardingStartOptions(input.client, input.services ?? []),
           args: [input],
           workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
         }),
       );
-      return { onboardingId, status: 'started' };
+      return 'started';
     } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError) return { onboardingId, status: 'already-started' };
+      if (err instanceof WorkflowExecutionAlreadyStartedError) return 'already-started';
       throw err;
     }
   }

@@ -5,7 +5,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, statSync, type WriteStream } from 'node:fs';
-import { createServer } from 'node:net';
 
 export interface ProcessSpec {
   /** Short name, also the log file's name: `worker-1`, `api-2`, `temporal`, `simulator`. */
@@ -20,17 +19,7 @@ export interface ProcessSpec {
   readyTimeoutMs?: number;
 }
 
-/** A TCP port that was free a moment ago on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../../test/free-port.js';
 
 const everyProcess = new Set<ManagedProcess>();
 
