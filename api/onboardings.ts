@@ -140,6 +140,8 @@ export class Onboardings {
       dnsPollInitialMs: this.config.dns.pollInitialMs,
       dnsPollMaxMs: this.config.dns.pollMaxMs,
       dnsDeadlineMs: this.config.dns.deadlineMs,
+      // Short runs keep a cache miss cheap: a worker replays at most this many checks (README, Production: sizing).
+      ...(this.config.dns.checksPerRun !== undefined ? { dnsChecksPerRun: this.config.dns.checksPerRun } : {}),
       stallAlertMs: this.config.stallAlertMs,
       ...(this.config.failedRetentionMs !== undefined ? { failedRetentionMs: this.config.failedRetentionMs } : {}),
     };

@@ -284,6 +284,8 @@ const EnvSchema = z
     DNS_POLL_INITIAL: Duration.default(60_000),
     DNS_POLL_MAX: Duration.default(30 * 60_000),
     DNS_DEADLINE: Duration.default(72 * 3_600_000),
+    // DNS checks per workflow run of a new onboarding before it continues as new (README, Production: sizing).
+    DNS_CHECKS_PER_RUN: z.coerce.number().int().min(2).max(1_000).default(20),
     STALL_ALERT_AFTER: Duration.default(15 * 60_000),
 
     WORKFLOW_BUNDLE_PATH: z.string().optional(),
@@ -395,7 +397,8 @@ export interface Config {
     signupUrl: string;
     usesMailDev: boolean;
   };
-  dns: { pollInitialMs: number; pollMaxMs: number; deadlineMs: number };
+  /** `checksPerRun` (DNS_CHECKS_PER_RUN) goes into each new onboarding's settings; unset: the workflow's default (200). */
+  dns: { pollInitialMs: number; pollMaxMs: number; deadlineMs: number; checksPerRun?: number };
   stallAlertMs: number;
   offboardingGraceMs: number;
   /** How long a failed onboarding stays open, waiting for ops to retry it. */
@@ -552,7 +555,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       signupUrl: env.SIGNUP_URL,
       usesMailDev: env.SMTP_URL === undefined,
     },
-    dns: { pollInitialMs: env.DNS_POLL_INITIAL, pollMaxMs: env.DNS_POLL_MAX, deadlineMs: env.DNS_DEADLINE },
+    dns: { pollInitialMs: env.DNS_POLL_INITIAL, pollMaxMs: env.DNS_POLL_MAX, deadlineMs: env.DNS_DEADLINE, checksPerRun: env.DNS_CHECKS_PER_RUN },
     stallAlertMs: env.STALL_ALERT_AFTER,
     offboardingGraceMs: env.OFFBOARDING_GRACE,
     failedRetentionMs: env.FAILED_RETENTION,

@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Client } from '@temporalio/client';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { loadConfig } from '../config/index.js';
 import { createLogger } from '../config/logger.js';
 import { payloadDataConverter } from '../config/payload-codec.js';
@@ -54,6 +55,8 @@ const { values } = parseArgs({
     'keep-logs': { type: 'boolean', default: false },
     untuned: { type: 'boolean', default: false },
     'poll-only': { type: 'string' },
+    compare: { type: 'string' },
+    'tuned-env': { type: 'string' },
   },
 });
 
@@ -63,11 +66,17 @@ const numbers = (text: string | undefined) => text?.split(',').map((s) => Number
 
 /** The worker settings the README recommends; every figure of sections 2 and 3 runs with them. */
 const TUNED: WorkerSettings = {
-  maxCachedWorkflows: Number(values.cache ?? 500),
+  maxCachedWorkflows: Number(values.cache ?? 250),
   dnsSweepIntervalMs: values['sweep-interval'] ? Number(values['sweep-interval']) : quick ? 3_000 : 60_000,
+  // Two malloc arenas instead of 8 per core: the worker's native threads fragment far less (README, Production: sizing).
+  processEnv: values['tuned-env'] ? JSON.parse(values['tuned-env']) : { MALLOC_ARENA_MAX: '2' },
 };
 /** What the worker did before tuning: the SDK's defaults (cache of ~600 workflows per GiB of heap). */
 const SDK_DEFAULTS: WorkerSettings = { dnsSweepIntervalMs: TUNED.dnsSweepIntervalMs };
+/** Worker settings measured beside the tuned ones with the parked onboardings (section 3). */
+const COMPARED: { label: string; settings: WorkerSettings }[] = values['compare']
+  ? JSON.parse(values['compare'])
+  : [{ label: 'SDK defaults', settings: SDK_DEFAULTS }];
 
 const plan = quick
   ? {
@@ -81,7 +90,7 @@ const plan = quick
       intake: { concurrencies: [5, 20, 50], requestsPerRun: 600, fixedRateSeconds: 20 },
       onboardings: { count: numbers(values.onboardings)?.[0] ?? 300, concurrency: 20, historySample: 40, untuned: true },
       parked: { counts: numbers(values.parked) ?? [1_000, 3_000, 10_000], compare: true, settleSeconds: 30, readRepeats: 10, verifyTimeoutMs: 20 * 60_000 },
-      pollOnly: { count: numbers(values['poll-only'])?.[0] ?? 1_000, dns: { pollInitialMs: 2_000, pollMaxMs: 60_000 }, waitBeforeVerifyMs: 180_000, verifyTimeoutMs: 5 * 60_000 },
+      pollOnly: { count: values['poll-only'] === '0' ? 0 : (numbers(values['poll-only'])?.[0] ?? 1_000), dns: { pollInitialMs: 2_000, pollMaxMs: 60_000 }, waitBeforeVerifyMs: 180_000, verifyTimeoutMs: 5 * 60_000 },
       cost: { checksPerRun: 200 },
     };
 
@@ -89,6 +98,9 @@ const out = path.resolve(values.out ?? (quick ? path.join(os.tmpdir(), 'bench-qu
 const svgOut = path.resolve(values.svg ?? out.replace(/\.json$/, '') + '.svg');
 const started = Date.now();
 const progress = (line: string) => process.stderr.write(`[${String(Math.round((Date.now() - started) / 1000)).padStart(4)} s] ${line}\n`);
+
+// The replay workers of section 5 run in this process: their lifecycle chatter stays out of the report.
+Runtime.install({ logger: new DefaultLogger('WARN') });
 
 const cli = findTemporalCli();
 if (!cli) {
@@ -200,6 +212,7 @@ try {
               world,
               run,
               checksPerRun: plan.cost.checksPerRun,
+              tunedChecksPerRun: payloadConfig.dns.checksPerRun ?? 200,
               completedSample: onboardings ? [{ plan: 'nextnet', ids: onboardings.realIds }] : [],
               bundlePath: bundles.real,
               dataConverter: payloadDataConverter(payloadConfig),
@@ -225,7 +238,7 @@ try {
             settings: TUNED,
             dns: PRODUCTION_DNS,
             touch: true,
-            ...(plan.parked.compare ? { compareWith: { label: 'SDK defaults', settings: SDK_DEFAULTS } } : {}),
+            ...(plan.parked.compare ? { compareWith: COMPARED } : {}),
             settleSeconds: plan.parked.settleSeconds,
             readRepeats: sections.has(4) ? plan.parked.readRepeats : 0,
             verifyTimeoutMs: plan.parked.verifyTimeoutMs,
@@ -237,7 +250,7 @@ try {
       );
     }
     let pollOnly: ParkedResult | undefined;
-    if (sections.has(3)) {
+    if (sections.has(3) && plan.pollOnly.count > 0) {
       const p = plan.pollOnly;
       progress(`3 the same without the sweep, polls only (DNS_POLL_INITIAL ${p.dns.pollInitialMs} ms to DNS_POLL_MAX ${p.dns.pollMaxMs} ms, time scaled down): ${p.count} parked…`);
       pollOnly = await benchParked(

@@ -19,13 +19,15 @@ export interface PlanCost {
   plan: string;
   completedAtOnce: { events: number; bytes: number };
   perCheck: { events: number; bytes: number };
+  /** A full first run (registration, then `checks` checks); the overhead is what each continue-as-new adds. */
   perRun: { checks: number; events: number; bytes: number; overheadEvents: number; overheadBytes: number };
   /**
-   * Worker CPU to replay a full run of the DNS wait (ms, wall on an otherwise idle process): what a DNS poll costs when
-   * the workflow is no longer in the worker's cache, at the end of a run.
+   * Worker CPU to replay a run as far as its k-th DNS check (what a DNS poll costs when the parked workflow is no
+   * longer in the worker's cache), for k = the tuned DNS_CHECKS_PER_RUN and the measured run length.
    */
-  replayFullRunMs: number;
-  storage: { days: number; checks: number; runs: number; kib: number }[];
+  replay: { checks: number; events: number; cpuMs: number }[];
+  /** Temporal's history of one onboarding after `days` of DNS waiting, continuing as new every `checksPerRun` checks. */
+  storage: { days: number; checksPerRun: number; checks: number; runs: number; kib: number }[];
 }
 
 export interface CostResult {
@@ -66,23 +68,35 @@ function perRound(history: History, activity: string): { events: number; bytes: 
   return { events: (last - first) / (starts.length - 2), bytes: bytes / (starts.length - 2), rounds: starts.length };
 }
 
-/** Mean time to replay `history` (a few times, after one warm-up), as a worker does on a cache miss. */
-async function replayMs(bundlePath: string, dataConverter: DataConverter, history: History, times = 5): Promise<number> {
+/** Worker CPU (ms) to replay `history` once, as a worker does on a cache miss (a mean of a few, after a warm-up). */
+async function replayCpuMs(bundlePath: string, dataConverter: DataConverter, history: History, times = 3): Promise<number> {
   const histories = async function* () {
     for (let i = 0; i <= times; i++) yield { workflowId: `replay-${i}`, history };
   };
-  let first = 0;
-  let t0 = performance.now();
+  let cpu = process.cpuUsage();
   let i = 0;
   for await (const result of Worker.runReplayHistories({ workflowBundle: { codePath: bundlePath }, dataConverter }, histories())) {
     if (result.error) throw result.error;
-    if (i++ === 0) {
-      first = performance.now() - t0;
-      t0 = performance.now();
+    if (i++ === 0) cpu = process.cpuUsage();
+  }
+  const used = process.cpuUsage(cpu);
+  return (used.user + used.system) / 1000 / times;
+}
+
+/** The history up to the workflow task that follows the k-th DNS check: where a poll after k checks starts replaying. */
+function prefixAfterCheck(history: History, activity: string, k: number): History | undefined {
+  const events = history.events ?? [];
+  let seen = 0;
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i]!;
+    if (e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED && e.activityTaskScheduledEventAttributes?.activityType?.name === activity) seen += 1;
+    if (seen >= k && e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED && i > 0) {
+      // The first workflow task started after the k-th check was scheduled and completed: that check's own.
+      const completedBefore = events.slice(0, i).some((x, j) => j > 0 && x.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED);
+      if (completedBefore) return { events: events.slice(0, i + 1) };
     }
   }
-  void first;
-  return (performance.now() - t0) / times;
+  return undefined;
 }
 
 export async function benchCost(
@@ -92,6 +106,8 @@ export async function benchCost(
     world: Rpc<WorldReady>;
     run: string;
     checksPerRun: number;
+    /** DNS_CHECKS_PER_RUN as tuned, for the replay figure and the storage estimate. */
+    tunedChecksPerRun: number;
     completedSample: { plan: string; ids: string[] }[];
     bundlePath: string;
     dataConverter: DataConverter;
@@ -102,7 +118,7 @@ export async function benchCost(
   const plans: PlatformName[][] = [['nextnet'], ['netlify', 'nextnet']];
   const ids = plans.map((plan) => `onboarding-bench-${options.run}-cost-${plan.join('-')}`);
   await options.world.call('dnsVerifyAfter', null);
-  progress(`  two DNS waits (NextNet; Netlify + NextNet), polling every 20 ms, continuing as new every ${options.checksPerRun} checks, until their third run…`);
+  progress(`  two DNS waits (NextNet; Netlify + NextNet), polling as fast as timers fire, continuing as new every ${options.checksPerRun} checks, into their second run…`);
   for (const [i, plan] of plans.entries()) {
     const clientId = ids[i]!.replace(/^onboarding-/, '');
     const domain = `${clientId}.example.com`;
@@ -127,7 +143,7 @@ export async function benchCost(
     });
   }
   for (const id of ids) {
-    await waitFor(`${id} in its third run`, async () => (await client.workflow.getHandle(id).query(getStatus)).runs >= 3, 10 * 60_000, 500);
+    await waitFor(`${id} in its second run`, async () => (await client.workflow.getHandle(id).query(getStatus)).runs >= 2, 20 * 60_000, 500);
   }
   await options.world.call('dnsVerifyAfter', 0);
   for (const id of ids) await client.workflow.getHandle(id).result();
@@ -138,12 +154,20 @@ export async function benchCost(
     for await (const run of client.workflow.list({ query: `WorkflowId = '${ids[i]}'` })) runIds.push(run.runId);
     const histories: History[] = [];
     for (const runId of runIds) histories.push(await client.workflow.getHandle(ids[i]!, runId).fetchHistory());
-    // The runs in order of their start; a middle one is a full run of the DNS wait (started by continue-as-new, ended by the next).
+    // The runs in order of their start: the first (registration, then checksPerRun checks, then continue-as-new),
+    // and the second (started with the carried status, ended by the verification).
     histories.sort((a, b) => Number(a.events![0]!.eventTime!.seconds) - Number(b.events![0]!.eventTime!.seconds) || (a.events![0]!.eventTime!.nanos ?? 0) - (b.events![0]!.eventTime!.nanos ?? 0));
-    const full = histories.slice(1, -1);
-    const round1 = perRound(full[0] ?? histories[0]!, checkActivityOf(plan));
-    const runEvents = full.length ? full.reduce((s, h) => s + (h.events?.length ?? 0), 0) / full.length : Number.NaN;
-    const runBytes = full.length ? full.reduce((s, h) => s + historyBytes(h), 0) / full.length : Number.NaN;
+    const [first, second] = histories;
+    const activity = checkActivityOf(plan);
+    const round1 = perRound(first!, activity);
+    const runEvents = first!.events!.length;
+    const runBytes = historyBytes(first!);
+    // What continuing as new adds: the first run's last event, and the second run's events before its first check.
+    const secondEvents = second?.events ?? [];
+    const firstCheck = secondEvents.findIndex((e) => e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED && e.activityTaskScheduledEventAttributes?.activityType?.name === activity);
+    const startOfSecond = secondEvents.slice(0, firstCheck < 0 ? secondEvents.length : firstCheck);
+    const overheadEvents = 1 + startOfSecond.length;
+    const overheadBytes = eventBytes(first!.events!.at(-1)!) + startOfSecond.reduce((sum, e) => sum + eventBytes(e), 0);
     const sample = options.completedSample.find((s) => s.plan === plan.join('+'));
     let completed = { events: Number.NaN, bytes: Number.NaN };
     if (sample && sample.ids.length > 0) {
@@ -153,18 +177,22 @@ export async function benchCost(
       // No onboarding of this plan completed at once in this run: the verified tail of the wait stands in.
       completed = { events: histories.at(-1)!.events!.length, bytes: historyBytes(histories.at(-1)!) };
     }
-    const overheadEvents = runEvents - options.checksPerRun * round1.events;
-    const overheadBytes = runBytes - options.checksPerRun * round1.bytes;
-    const storage = [1, 30].map((days) => {
-      const checks = checksWithin(days);
-      const runs = Math.ceil(checks / 200);
-      const bytes = completed.bytes + (checks - 1) * round1.bytes + (runs - 1) * overheadBytes;
-      return { days, checks, runs, kib: round(bytes / 1024) };
-    });
-    const replay = full[0] ? await replayMs(options.bundlePath, options.dataConverter, full[0]) : Number.NaN;
+    const storage = [options.tunedChecksPerRun, 200].flatMap((perRun) =>
+      [1, 30].map((days) => {
+        const checks = checksWithin(days);
+        const runs = Math.ceil(checks / perRun);
+        const bytes = completed.bytes + (checks - 1) * round1.bytes + (runs - 1) * overheadBytes;
+        return { days, checksPerRun: perRun, checks, runs, kib: round(bytes / 1024) };
+      }),
+    );
+    const replay: PlanCost['replay'] = [];
+    for (const k of [...new Set([options.tunedChecksPerRun, options.checksPerRun])].sort((a, b) => a - b)) {
+      const prefix = prefixAfterCheck(first!, activity, k);
+      if (prefix) replay.push({ checks: k, events: prefix.events!.length, cpuMs: round(await replayCpuMs(options.bundlePath, options.dataConverter, prefix)) });
+    }
     result.push({
       plan: plan.join('+'),
-      replayFullRunMs: round(replay),
+      replay,
       completedAtOnce: { events: round(completed.events), bytes: Math.round(completed.bytes) },
       perCheck: { events: round(round1.events), bytes: Math.round(round1.bytes) },
       perRun: { checks: options.checksPerRun, events: round(runEvents), bytes: Math.round(runBytes), overheadEvents: round(overheadEvents), overheadBytes: Math.round(overheadBytes) },

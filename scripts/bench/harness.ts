@@ -279,12 +279,14 @@ export interface ProcessUsage {
   cpuMs: number;
   rss: number;
   heapUsed: number;
+  /** Memory of C++ objects bound to JavaScript ones (buffers and the like). */
+  external: number;
 }
 
 export function ownUsage(): ProcessUsage {
   const cpu = process.cpuUsage();
   const memory = process.memoryUsage();
-  return { cpuMs: (cpu.user + cpu.system) / 1000, rss: memory.rss, heapUsed: memory.heapUsed };
+  return { cpuMs: (cpu.user + cpu.system) / 1000, rss: memory.rss, heapUsed: memory.heapUsed, external: memory.external };
 }
 
 export function machine() {

@@ -6,7 +6,7 @@
  * "While they wait" is measured with every parked workflow woken once (a `checkDnsNow` to each, one DNS check each):
  * over DNS_POLL_MAX (30 min) every parked onboarding polls at least once, so the worker's workflow cache is as full
  * as it gets in steady state; the same round gives the cost of one DNS poll. With `compareWith`, the same is done
- * first with other worker settings (the SDK's default cache), on the same parked workflows.
+ * first with other worker settings (the SDK's defaults, say), on the same parked workflows.
  */
 import path from 'node:path';
 import { checkDnsNow, getStatus, ONBOARDING_WORKFLOW_TYPE } from '../../workflows/definitions.js';
@@ -31,7 +31,8 @@ export interface ParkedOptions {
   dns: DnsSettings;
   /** Wake every parked onboarding once and measure memory with the cache as full as it gets. */
   touch: boolean;
-  compareWith?: { label: string; settings: WorkerSettings };
+  /** Other worker settings measured the same way first, on the same parked workflows. */
+  compareWith?: { label: string; settings: WorkerSettings }[];
   settleSeconds: number;
   /** Ops reads while parked; 0 = none. */
   readRepeats: number;
@@ -48,12 +49,18 @@ export interface MemoryFigure {
   settings: Record<string, unknown>;
   workerRssMiB: number;
   workerHeapMiB: number;
+  workerExternalMiB: number;
   serverRssMiB: number;
-  /** Seconds to wake all N once (signal, one DNS check each). */
+  /** Seconds to wake all N once (signal, one DNS check each), the second time (the cache as full as it gets). */
   touchSeconds: number;
-  /** Worker CPU per DNS poll of a parked onboarding (woken, checked, asleep again). */
+  /** Worker CPU per DNS poll of a parked onboarding (woken, checked, asleep again), the second time. */
   workerCpuMsPerPoll: number;
   serverCpuMsPerPoll: number;
+  /** The fresh worker's RSS before any workflow (the process, the SDK, the bundle loaded). */
+  startRssMiB?: number;
+  /** The same, the first time on a fresh worker: every workflow replayed from its history. */
+  coldTouchSeconds?: number;
+  coldWorkerCpuMsPerPoll?: number;
 }
 
 export interface ParkedResult {
@@ -111,9 +118,10 @@ async function touchAll(stack: ServerStack, world: Rpc<WorldReady>, worker: Rpc<
   const workerAfter = await worker.call<ProcessUsage>('usage');
   return {
     label,
-    settings: { ...worker.ready.tuning, ...(settings.maxCachedWorkflows === undefined ? { maxCachedWorkflows: 'SDK default' } : {}) },
+    settings: { ...worker.ready.tuning, ...(settings.maxCachedWorkflows === undefined ? { maxCachedWorkflows: 'SDK default' } : {}), ...(settings.processEnv ?? {}) },
     workerRssMiB: round(Math.max(peakRss, rssOf(worker.pid)) / MiB),
     workerHeapMiB: round(workerAfter.heapUsed / MiB),
+    workerExternalMiB: round(workerAfter.external / MiB),
     serverRssMiB: round(rssOf(serverPid) / MiB),
     touchSeconds: round(seconds),
     workerCpuMsPerPoll: round((workerAfter.cpuMs - workerBefore.cpuMs) / ids.length, 2),
@@ -133,7 +141,7 @@ export async function benchParked(options: ParkedOptions, progress: (line: strin
   });
   const api = await serveRealApi(stack, env, options.database, path.join(options.dir, 'api.log'));
   const workerLog = path.join(options.dir, 'worker.log');
-  let worker = await startWorkerProcess('real', { ...env, ...clean(workerEnv(options.compareWith?.settings ?? options.settings)) }, options.bundles, workerLog);
+  let worker = await startWorkerProcess('real', { ...env, ...clean(workerEnv(options.settings)) }, options.bundles, workerLog);
   try {
     await options.world.call('dnsVerifyAfter', null);
     progress(`  parking ${n} onboardings (webhooks ${options.intakeConcurrency} at a time, then registration)…`);
@@ -151,16 +159,27 @@ export async function benchParked(options: ParkedOptions, progress: (line: strin
     const parkSeconds = round((performance.now() - t0) / 1000);
     progress(`  ${n} parked in ${parkSeconds} s`);
 
+    // Each worker setting on a fresh worker: a first wake-up of all N replays every one (cold); a second finds in
+    // the cache whatever fits (steady state). The tuned one goes last and stays for the rest.
     const memory: MemoryFigure[] = [];
-    if (options.compareWith && options.touch) {
-      progress(`  waking all ${n} once with ${options.compareWith.label}…`);
-      memory.push(await touchAll(stack, options.world, worker, stack.server.pid, ids, options.compareWith.label, options.compareWith.settings));
-      await worker.stop();
-      worker = await startWorkerProcess('real', { ...env, ...clean(workerEnv(options.settings)) }, options.bundles, workerLog);
-    }
     if (options.touch) {
-      progress(`  waking all ${n} once with the tuned settings…`);
-      memory.push(await touchAll(stack, options.world, worker, stack.server.pid, ids, 'tuned', options.settings));
+      for (const variant of [...(options.compareWith ?? []), { label: 'tuned', settings: options.settings }]) {
+        await worker.stop();
+        worker = await startWorkerProcess('real', { ...env, ...clean(workerEnv(variant.settings)) }, options.bundles, workerLog);
+        await sleep(2_000);
+        const startRssMiB = round(rssOf(worker.pid) / MiB);
+        progress(`  waking all ${n} twice on a fresh worker with ${variant.label === 'tuned' ? 'the tuned settings' : variant.label}…`);
+        const cold = await touchAll(stack, options.world, worker, stack.server.pid, ids, variant.label, variant.settings);
+        const warm = await touchAll(stack, options.world, worker, stack.server.pid, ids, variant.label, variant.settings);
+        memory.push({
+          ...warm,
+          startRssMiB,
+          workerRssMiB: Math.max(cold.workerRssMiB, warm.workerRssMiB),
+          serverRssMiB: Math.max(cold.serverRssMiB, warm.serverRssMiB),
+          coldTouchSeconds: cold.touchSeconds,
+          coldWorkerCpuMsPerPoll: cold.workerCpuMsPerPoll,
+        });
+      }
     }
 
     progress(`  left alone for ${options.settleSeconds} s…`);

@@ -58,6 +58,8 @@ export interface WorkerSettings {
   maxConcurrentActivityTaskExecutions?: number;
   /** DNS_SWEEP_INTERVAL in ms; null = off. */
   dnsSweepIntervalMs: number | null;
+  /** Process settings of the worker's environment (MALLOC_ARENA_MAX, NODE_OPTIONS). */
+  processEnv?: Record<string, string>;
 }
 
 /** The environment of the engine's processes: the production configuration pointed at this stack. */
@@ -89,6 +91,7 @@ export function workerEnv(settings: WorkerSettings): Record<string, string | und
     WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: settings.maxConcurrentWorkflowTaskExecutions?.toString(),
     WORKER_MAX_CONCURRENT_ACTIVITIES: settings.maxConcurrentActivityTaskExecutions?.toString(),
     DNS_SWEEP_INTERVAL: settings.dnsSweepIntervalMs === null ? 'off' : `${settings.dnsSweepIntervalMs}ms`,
+    ...settings.processEnv,
   };
 }
 
