@@ -63,7 +63,7 @@ describe('defaults', () => {
       signupUrl: 'https://app.bediscovered.ai/auth/signup',
       usesMailDev: true,
     });
-    expect(config.dns).toEqual({ pollInitialMs: 60_000, pollMaxMs: 30 * 60_000, deadlineMs: 72 * 3_600_000 });
+    expect(config.dns).toEqual({ pollInitialMs: 60_000, pollMaxMs: 30 * 60_000, deadlineMs: 72 * 3_600_000, checksPerRun: 20 });
     expect(config.offboardingGraceMs).toBe(7 * 86_400_000);
     expect(config.failedRetentionMs).toBe(30 * 86_400_000);
     expect(config.workerMetricsAddress).toBe('127.0.0.1:9464');
