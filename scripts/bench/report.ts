@@ -212,7 +212,7 @@ function panel(x: number, y: number, width: number, title: string, bars: Bar[], 
 
 export function renderSvg(report: BenchReport): string {
   const width = 960;
-  const { intake, onboardings, parked, ops } = report.sections;
+  const { intake, onboardings, parked, ops, cost } = report.sections;
   const panels: { title: string; bars: Bar[]; goal?: { value: number; label: string }; unit: string; max?: number }[] = [];
 
   const ratios: Bar[] = [];
@@ -258,6 +258,16 @@ export function renderSvg(report: BenchReport): string {
       for (const r of o.reads) reads.push({ label: `${o.count}: ${r.read.replace('GET /v1/onboardings', 'list').replace('npx onboarding ', '')}`.slice(0, 44), value: r.p50Ms, color: r.read.startsWith('npx') ? COLORS.alt : COLORS.engine });
     }
     panels.push({ title: 'Ops reads with N on the server (p50, ms)', bars: reads, goal: { value: 300, label: '300 ms goal (list page)' }, unit: 'ms' });
+  }
+
+  if (cost?.plans.length) {
+    const bars: Bar[] = [];
+    for (const p of cost.plans) {
+      for (const st of p.storage) bars.push({ label: `${p.plan}: ${st.days} d of DNS wait, ${st.checksPerRun} checks/run`, value: st.kib, color: st.days === 1 ? COLORS.server : COLORS.engine });
+    }
+    panels.push({ title: 'Temporal history of one onboarding (KiB) after days of waiting for DNS', bars, unit: 'KiB' });
+    const replays: Bar[] = cost.plans.flatMap((p) => p.replay.map((r) => ({ label: `${p.plan}: replay after ${r.checks} checks`, value: r.cpuMs, color: r.checks > 50 ? COLORS.bad : COLORS.engine })));
+    panels.push({ title: 'Worker CPU of one DNS poll that misses the cache: replaying the run so far (ms)', bars: replays, unit: 'ms' });
   }
 
   let y = 40;
