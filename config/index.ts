@@ -290,8 +290,8 @@ const EnvSchema = z
 
     WORKFLOW_BUNDLE_PATH: z.string().optional(),
     WORKER_METRICS_ADDRESS: z.string().regex(/^[^:]+:\d+$/, 'must be host:port, e.g. 0.0.0.0:9464').default('127.0.0.1:9464'),
-    // The worker's workflow cache and concurrency; unset: the Temporal SDK's defaults (README, Production: sizing).
-    WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).optional(),
+    // The worker's workflow cache and concurrency (README, Production: sizing); the concurrency unset: the SDK's defaults.
+    WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(250),
     WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().min(2).optional(),
     WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).optional(),
     // How often the worker reads NextNet's domain list to wake onboardings whose DNS verified (worker/dns-sweep.ts); off: never.
@@ -561,7 +561,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     failedRetentionMs: env.FAILED_RETENTION,
     workerMetricsAddress: env.WORKER_METRICS_ADDRESS,
     worker: {
-      ...(env.WORKER_MAX_CACHED_WORKFLOWS !== undefined ? { maxCachedWorkflows: env.WORKER_MAX_CACHED_WORKFLOWS } : {}),
+      maxCachedWorkflows: env.WORKER_MAX_CACHED_WORKFLOWS,
       ...(env.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS !== undefined ? { maxConcurrentWorkflowTaskExecutions: env.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS } : {}),
       ...(env.WORKER_MAX_CONCURRENT_ACTIVITIES !== undefined ? { maxConcurrentActivityTaskExecutions: env.WORKER_MAX_CONCURRENT_ACTIVITIES } : {}),
     },

@@ -20,7 +20,9 @@ import { OnboardingDomain } from '../workflows/search-attributes.js';
 
 export interface DnsSweepOptions {
   nextnet: { listDomains(): Promise<ListedDomain[]> };
-  client: Pick<Client, 'workflow'>;
+  client: Pick<Client, 'workflow' | 'workflowService'>;
+  /** The Temporal namespace of the onboardings; default `default`. */
+  namespace?: string;
   intervalMs: number;
   logger: Logger;
   /** Signals sent at once; default 20. */
@@ -53,6 +55,17 @@ const DOMAINS_PER_QUERY = 100;
 const VISIBILITY_PAGE_SIZE = 1_000;
 
 const normalise = (host: string) => host.trim().toLowerCase().replace(/\.$/, '');
+
+/** A Keyword search attribute's value: JSON in the payload's data. */
+function searchAttributeText(payload: { data?: Uint8Array | null } | null | undefined): string | undefined {
+  if (!payload?.data) return undefined;
+  try {
+    const value: unknown = JSON.parse(Buffer.from(payload.data).toString('utf8'));
+    return typeof value === 'string' ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
 const quote = (value: string) => `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 
 export function startDnsSweep(options: DnsSweepOptions): DnsSweep {
@@ -68,11 +81,18 @@ export function startDnsSweep(options: DnsSweepOptions): DnsSweep {
   const awaiting = async (hosts: Set<string>): Promise<string[]> => {
     const base = `WorkflowType = ${quote(ONBOARDING_WORKFLOW_TYPE)} AND ExecutionStatus = 'Running' AND OnboardingStatus = 'awaiting-dns'`;
     const ids: string[] = [];
+    // Raw pages: only the search attributes are read (never encoded by the payload codec), so a memo this process
+    // cannot decrypt does not stop the sweep.
     const collect = async (query: string) => {
-      for await (const run of options.client.workflow.list({ query, pageSize: VISIBILITY_PAGE_SIZE })) {
-        const domain = run.typedSearchAttributes.get(OnboardingDomain);
-        if (domain && hosts.has(normalise(domain))) ids.push(run.workflowId);
-      }
+      let nextPageToken: Uint8Array | undefined;
+      do {
+        const page = await options.client.workflowService.listWorkflowExecutions({ namespace: options.namespace ?? 'default', query, pageSize: VISIBILITY_PAGE_SIZE, nextPageToken });
+        for (const run of page.executions ?? []) {
+          const domain = searchAttributeText(run.searchAttributes?.indexedFields?.[OnboardingDomain.name]);
+          if (domain && run.execution?.workflowId && hosts.has(normalise(domain))) ids.push(run.execution.workflowId);
+        }
+        nextPageToken = page.nextPageToken?.length ? page.nextPageToken : undefined;
+      } while (nextPageToken);
     };
     if (hosts.size > fullScanAbove) {
       await collect(base);
@@ -161,6 +181,7 @@ export async function startConfiguredDnsSweep(config: Config, logger: Logger): P
   const sweep = startDnsSweep({
     nextnet: new NextNetClient({ baseUrl: config.reseller.apiUrl, apiKey: config.reseller.apiKey, timeoutMs: config.reseller.timeoutMs }),
     client,
+    namespace: config.temporal.namespace,
     intervalMs: config.dnsSweepIntervalMs,
     logger,
   });

@@ -17,7 +17,7 @@ export interface IntakeOptions {
 }
 
 export interface IntakeResult {
-  concurrency: { concurrency: number; realPerSecond: number; barePerSecond: number; ratio: number; realP99Ms: number; bareP99Ms: number }[];
+  concurrency: { concurrency: number; realPerSecond: number; barePerSecond: number; ratio: number; realP99Ms: number; bareP99Ms: number; errors: number }[];
   fixedRate: { perSecond: number; seconds: number; real: { p50Ms: number; p99Ms: number; errors: number }; bare: { p50Ms: number; p99Ms: number; errors: number }; p99Ratio: number; p50Ratio: number };
   /** The figure the goal is about: the rate ratio at the highest concurrency. */
   rateRatio: number;
@@ -100,6 +100,8 @@ export async function benchIntake(options: IntakeOptions, progress: (line: strin
       ratio: round(realRate / bareRate, 3),
       realP99Ms: round(summarise([...r1.latencies, ...r2.latencies]).p99),
       bareP99Ms: round(summarise([...b1.latencies, ...b2.latencies]).p99),
+      // Answers other than 202, either side (none expected).
+      errors: b1.errors + r1.errors + r2.errors + b2.errors,
     });
   }
 

@@ -118,7 +118,7 @@ async function touchAll(stack: ServerStack, world: Rpc<WorldReady>, worker: Rpc<
   const workerAfter = await worker.call<ProcessUsage>('usage');
   return {
     label,
-    settings: { ...worker.ready.tuning, ...(settings.maxCachedWorkflows === undefined ? { maxCachedWorkflows: 'SDK default' } : {}), ...(settings.processEnv ?? {}) },
+    settings: { ...worker.ready.tuning, ...(settings.processEnv ?? {}) },
     workerRssMiB: round(Math.max(peakRss, rssOf(worker.pid)) / MiB),
     workerHeapMiB: round(workerAfter.heapUsed / MiB),
     workerExternalMiB: round(workerAfter.external / MiB),
@@ -154,7 +154,7 @@ export async function benchParked(options: ParkedOptions, progress: (line: strin
       if (response.status !== 202) throw new Error(`the intake answered ${response.status}`);
       ids.push(`onboarding-${clientId}`);
     });
-    await waitFor(`${n} onboardings awaiting DNS`, async () => (await count(stack, awaitingQuery(taskQueue))) >= n, 120_000 + n * 200, 1_000);
+    await waitFor(`${n} onboardings awaiting DNS`, async () => (await count(stack, awaitingQuery(taskQueue))) >= n, 120_000 + n * 500, 1_000);
     const parkedAt = Date.now();
     const parkSeconds = round((performance.now() - t0) / 1000);
     progress(`  ${n} parked in ${parkSeconds} s`);

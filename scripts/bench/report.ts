@@ -263,10 +263,10 @@ export function renderSvg(report: BenchReport): string {
   if (cost?.plans.length) {
     const bars: Bar[] = [];
     for (const p of cost.plans) {
-      for (const st of p.storage) bars.push({ label: `${p.plan}: ${st.days} d of DNS wait, ${st.checksPerRun} checks/run`, value: st.kib, color: st.days === 1 ? COLORS.server : COLORS.engine });
+      for (const st of p.storage) bars.push({ label: `${p.plan}, ${st.days} d, ${st.checksPerRun} checks/run`, value: st.kib, color: st.days === 1 ? COLORS.server : COLORS.engine });
     }
     panels.push({ title: 'Temporal history of one onboarding (KiB) after days of waiting for DNS', bars, unit: 'KiB' });
-    const replays: Bar[] = cost.plans.flatMap((p) => p.replay.map((r) => ({ label: `${p.plan}: replay after ${r.checks} checks`, value: r.cpuMs, color: r.checks > 50 ? COLORS.bad : COLORS.engine })));
+    const replays: Bar[] = cost.plans.flatMap((p) => p.replay.map((r) => ({ label: `${p.plan}, after ${r.checks} checks`, value: r.cpuMs, color: r.checks > 50 ? COLORS.bad : COLORS.engine })));
     panels.push({ title: 'Worker CPU of one DNS poll that misses the cache: replaying the run so far (ms)', bars: replays, unit: 'ms' });
   }
 
