@@ -45,7 +45,7 @@ export function createApp(deps: ApiDependencies): express.Express {
   const calls = new TemporalCalls(temporal, config.temporal);
   const onboardings = new Onboardings(calls, config, logger);
   const offboardings = new Offboardings(calls, onboardings, config, logger);
-  const listing = new OnboardingListing(calls);
+  const listing = new OnboardingListing(calls, config.opsApiToken);
   const webhook = new Webhook(config.webhookSecret);
   const metrics = deps.metrics ?? createApiMetrics();
   const app = express();

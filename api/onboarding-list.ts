@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import type { WorkflowExecutionInfo } from '@temporalio/client';
 import type { z } from 'zod';
 import { MEMO_REASON, OFFBOARDING_WORKFLOW_TYPE, ONBOARDING_WORKFLOW_TYPE } from '../workflows/definitions.js';
@@ -39,12 +39,19 @@ interface Cursor {
  * more, which looks for later runs of their ids.
  */
 export class OnboardingListing {
-  constructor(private readonly calls: TemporalCalls) {}
+  /**
+   * @param tokenKey keys the page tokens' checksum: a secret every API of the deployment shares (the ops token), so a
+   * token one API made reads on another, and one made by hand never reaches Temporal.
+   */
+  constructor(
+    private readonly calls: TemporalCalls,
+    private readonly tokenKey: string,
+  ) {}
 
   async list(query: ListOnboardingsQuery): Promise<z.infer<typeof OnboardingList>> {
     const visibilityQuery = visibilityQueryOf(query);
     const fingerprint = createHash('sha256').update(visibilityQuery).digest('base64url').slice(0, 16);
-    let cursor: Cursor = query.pageToken ? decodeCursor(query.pageToken, fingerprint) : { page: null, skip: 0, after: null, size: VISIBILITY_PAGE_SIZE, query: fingerprint };
+    let cursor: Cursor = query.pageToken ? decodeCursor(query.pageToken, fingerprint, this.tokenKey) : { page: null, skip: 0, after: null, size: VISIBILITY_PAGE_SIZE, query: fingerprint };
     const items: Item[] = [];
     // Newest first, so the first row of a workflow id is its latest run; a later row of the same id (an older run
     // that visibility still shows as running for a moment after it continued as new) is left out.
@@ -69,7 +76,7 @@ export class OnboardingListing {
             : page.nextPageToken
               ? { ...cursor, page: Buffer.from(page.nextPageToken).toString('base64'), skip: 0, after: null }
               : null;
-        return { items, nextPageToken: next && encodeCursor(next) };
+        return { items, nextPageToken: next && encodeCursor(next, this.tokenKey) };
       }
       if (!page.nextPageToken) return { items, nextPageToken: null };
       cursor = { ...cursor, page: Buffer.from(page.nextPageToken).toString('base64'), skip: 0, after: null };
@@ -146,19 +153,23 @@ function reasonOf(memo: unknown, needsAttention: boolean): string | null {
   return needsAttention ? 'needs attention' : null;
 }
 
-function encodeCursor(cursor: Cursor): string {
-  return Buffer.from(JSON.stringify({ v: 1, p: cursor.page, s: cursor.skip, a: cursor.after, n: cursor.size, q: cursor.query, c: cursorChecksum(cursor) })).toString('base64url');
+function encodeCursor(cursor: Cursor, key: string): string {
+  return Buffer.from(JSON.stringify({ v: 1, p: cursor.page, s: cursor.skip, a: cursor.after, n: cursor.size, q: cursor.query, c: cursorChecksum(cursor, key) })).toString('base64url');
 }
 
 /**
- * Catches a token that was edited or garbled: Temporal answers a page token it cannot read with an error its client
- * retries until the call's deadline, so a bad token must never reach it. (Not a signature: tokens grant nothing.)
+ * Catches a token that was edited, garbled or made by hand: Temporal answers a page token it cannot read with an error
+ * its client retries until the call's deadline, so only tokens this deployment made may reach it. Keyed (HMAC) with a
+ * secret every API shares; a token grants nothing, it only has to be this deployment's own.
  */
-function cursorChecksum(cursor: Cursor): string {
-  return createHash('sha256').update(JSON.stringify([cursor.page, cursor.skip, cursor.after, cursor.size, cursor.query])).digest('base64url').slice(0, 16);
+function cursorChecksum(cursor: Cursor, key: string): string {
+  return createHmac('sha256', `onboarding list page token\0${key}`)
+    .update(JSON.stringify([cursor.page, cursor.skip, cursor.after, cursor.size, cursor.query]))
+    .digest('base64url')
+    .slice(0, 16);
 }
 
-function decodeCursor(token: string, fingerprint: string): Cursor {
+function decodeCursor(token: string, fingerprint: string, key: string): Cursor {
   const invalid = (message: string) => new HttpError(400, 'invalid_query', 'the list query is invalid', [{ field: 'pageToken', message }]);
   let raw: { v?: unknown; p?: unknown; s?: unknown; a?: unknown; n?: unknown; q?: unknown; c?: unknown };
   try {
@@ -180,7 +191,7 @@ function decodeCursor(token: string, fingerprint: string): Cursor {
     typeof raw.q === 'string';
   if (!valid) throw invalid('is not a page token of this list');
   const cursor: Cursor = { page: raw.p as string | null, skip: raw.s as number, after: raw.a as string | null, size: raw.n as number, query: raw.q as string };
-  if (raw.c !== cursorChecksum(cursor)) throw invalid('is not a page token of this list (it was changed); pass nextPageToken as the page before gave it');
+  if (raw.c !== cursorChecksum(cursor, key)) throw invalid('is not a page token of this list (it was changed); pass nextPageToken as the page before gave it');
   if (raw.q !== fingerprint) throw invalid('was made for other filters; pass the same filters as the page before');
   return cursor;
 }

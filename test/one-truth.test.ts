@@ -4,6 +4,7 @@
  * everywhere. On the shared dev server, with a real worker.
  */
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -228,6 +229,19 @@ describe('the Temporal UI, the ops API and the CLI list the same onboardings', (
     const other = await api.ops('GET', `/v1/onboardings?pageSize=1&status=completed&pageToken=${first.nextPageToken}`);
     expect(other.status).toBe(400);
     expect(((await other.json()) as { error: { fields: { field: string }[] } }).error.fields[0]?.field).toBe('pageToken');
+  });
+
+  it('refuses a page token re-made by hand, however well its checksum is recomputed without the key', async () => {
+    const first = (await (await api.ops('GET', '/v1/onboardings?pageSize=1')).json()) as { nextPageToken: string | null };
+    const token = JSON.parse(Buffer.from(first.nextPageToken!, 'base64url').toString('utf8')) as { p: string | null; s: number; a: string | null; n: number; q: string; c: string };
+    const edited = { ...token, s: token.s + 1, a: null };
+    // What someone reading the code would compute: the digest of the fields, without the deployment's key.
+    edited.c = createHash('sha256').update(JSON.stringify([edited.p, edited.s, edited.a, edited.n, edited.q])).digest('base64url').slice(0, 16);
+    const forged = await api.ops('GET', `/v1/onboardings?pageSize=1&pageToken=${Buffer.from(JSON.stringify(edited)).toString('base64url')}`);
+    expect(forged.status).toBe(400);
+    expect(((await forged.json()) as { error: { fields: { field: string }[] } }).error.fields[0]?.field).toBe('pageToken');
+    // The token as given still reads.
+    expect((await api.ops('GET', `/v1/onboardings?pageSize=1&pageToken=${first.nextPageToken}`)).status).toBe(200);
   });
 });
 
