@@ -1,5 +1,3 @@
-import { createServer, type Server, type Socket } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +9,7 @@ import { openDatabase, type Database } from '../database/index.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../scripts/postgres.js';
 import { FileVault } from '../vault/index.js';
 import { FailureTypes } from '../workflows/definitions.js';
+import { startScriptedSmtp, type ScriptedSmtp, type ScriptedSmtpOptions } from './scripted-smtp.js';
 import { capturedLogger, freePort, TEST_EMAIL_FROM, TEST_SIGNUP_URL, uniqueClient } from './support.js';
 import { tempDirs } from './temp-files.js';
 
@@ -18,8 +17,7 @@ import { tempDirs } from './temp-files.js';
 // attempts overlap or the ledger fails after the server took the message.
 let postgres: EmbeddedPostgres;
 let database: Database;
-const servers: Server[] = [];
-const sockets: Socket[] = [];
+const smtpServers: ScriptedSmtp[] = [];
 const { logger, lines } = capturedLogger();
 const dirs = tempDirs('email-once');
 
@@ -29,8 +27,7 @@ beforeAll(async () => {
   await database.migrate();
 });
 afterEach(async () => {
-  for (const socket of sockets.splice(0)) socket.destroy();
-  await Promise.all(servers.splice(0).map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+  await Promise.all(smtpServers.splice(0).map((smtp) => smtp.close()));
   dirs.removeAll();
 });
 afterAll(async () => {
@@ -38,57 +35,14 @@ afterAll(async () => {
   await postgres?.close();
 });
 
-interface ScriptedSmtp {
-  url: string;
-  /** Message-ID of every message the server took (answered 250 after DATA). */
-  taken: string[];
+/** A scripted SMTP server (test/scripted-smtp.ts), stopped after each test. */
+async function scriptedSmtp(options: ScriptedSmtpOptions = {}): Promise<ScriptedSmtp> {
+  const smtp = await startScriptedSmtp(options);
+  smtpServers.push(smtp);
+  return smtp;
 }
 
-/** An SMTP server that waits `acceptAfterMs` before taking each message, or never answers at all (`silent`). */
-async function scriptedSmtp(options: { acceptAfterMs?: number; silent?: boolean } = {}): Promise<ScriptedSmtp> {
-  const taken: string[] = [];
-  const server = createServer((socket) => {
-    sockets.push(socket);
-    socket.on('error', () => undefined);
-    if (options.silent) return;
-    let buffered = '';
-    let message: string[] | null = null;
-    socket.write('220 scripted ESMTP\r\n');
-    socket.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString('utf8');
-      let newline: number;
-      while ((newline = buffered.indexOf('\r\n')) >= 0) {
-        const line = buffered.slice(0, newline);
-        buffered = buffered.slice(newline + 2);
-        if (message) {
-          if (line !== '.') {
-            message.push(line);
-            continue;
-          }
-          const id = /^message-id:\s*(<[^>]+>)/im.exec(message.join('\n').replace(/\n[ \t]+/g, ' '))?.[1] ?? '?';
-          message = null;
-          setTimeout(() => {
-            taken.push(id);
-            if (!socket.destroyed) socket.write('250 2.0.0 queued\r\n');
-          }, options.acceptAfterMs ?? 0);
-          continue;
-        }
-        const verb = line.split(' ')[0]?.toUpperCase();
-        if (verb === 'EHLO') socket.write('250-scripted\r\n250 8BITMIME\r\n');
-        else if (verb === 'DATA') {
-          message = [];
-          socket.write('354 go ahead\r\n');
-        } else if (verb === 'QUIT') socket.end('221 bye\r\n');
-        else socket.write('250 OK\r\n');
-      }
-    });
-  });
-  servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `smtp://127.0.0.1:${(server.address() as AddressInfo).port}`, taken };
-}
-
-async function signupActivity(smtp: ScriptedSmtp, sentEmails: SentEmailLedger, timeouts: Partial<SmtpTimeouts> = {}) {
+async function signupActivity(smtp: Pick<ScriptedSmtp, 'url'>, sentEmails: SentEmailLedger, timeouts: Partial<SmtpTimeouts> = {}) {
   const mailer = createSmtpMailer(smtp.url, TEST_EMAIL_FROM, { timeouts });
   const vault = new FileVault(dirs.make('vault'), Buffer.alloc(32, 5), logger);
   const { sendSignupEmail } = createSharedActivities({ nextnet: undefined, netlify: undefined, vault, mailer, sentEmails, logger, signupUrl: TEST_SIGNUP_URL, emailFrom: TEST_EMAIL_FROM, opsAlertTo: undefined });
@@ -162,7 +116,7 @@ describe('the signup email, at most once', () => {
 
   it('a server that refused or was never reached leaves the send free to be tried again at once', async () => {
     const ledger = new PostgresSentEmailLedger(database);
-    const unreachable: ScriptedSmtp = { url: `smtp://127.0.0.1:${await freePort()}`, taken: [] };
+    const unreachable = { url: `smtp://127.0.0.1:${await freePort()}`, taken: [] as string[] };
     const { sendSignupEmail, close } = await signupActivity(unreachable, ledger);
     const client = uniqueClient();
     const input = { onboardingId: `onboarding-${client.clientId}`, client };

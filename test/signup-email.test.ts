@@ -1,7 +1,7 @@
-import { createServer, type AddressInfo, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSmtpMailer, isPermanentSmtpRejection, senderAddress, senderDomain, type SmtpMailerOptions } from '../activities/mailer.js';
 import { composeSignupEmail, escapeHtml, WHAT_THE_CLIENT_GETS } from '../activities/signup-email.js';
+import { startScriptedSmtp, type ScriptedSmtp } from './scripted-smtp.js';
 
 const SIGNUP_URL = 'https://app.bediscovered.ai/auth/signup';
 const content = { clientName: 'Acme Plumbing', email: 'owner@acme-plumbing.com', domain: 'acme-plumbing.com', signupUrl: SIGNUP_URL, siteUrl: null, agencyName: 'Acme Agency' };
@@ -165,51 +165,17 @@ describe('telling a permanent SMTP refusal from a passing one', () => {
 });
 
 describe('with a real SMTP conversation', () => {
-  const servers: Server[] = [];
+  const servers: ScriptedSmtp[] = [];
 
   afterEach(async () => {
-    await Promise.all(servers.splice(0).map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+    await Promise.all(servers.splice(0).map((server) => server.close()));
   });
 
-  /** A minimal SMTP server that answers RCPT TO with the given reply and accepts everything else. */
-  async function smtpServer(recipientReply: string): Promise<{ url: string; received: string[] }> {
-    const received: string[] = [];
-    const server = createServer((socket) => {
-      let buffered = '';
-      let inData = false;
-      let message = '';
-      socket.write('220 fake-smtp ESMTP\r\n');
-      socket.on('data', (chunk: Buffer) => {
-        buffered += chunk.toString('utf8');
-        let newline: number;
-        while ((newline = buffered.indexOf('\r\n')) >= 0) {
-          const line = buffered.slice(0, newline);
-          buffered = buffered.slice(newline + 2);
-          if (inData) {
-            if (line === '.') {
-              inData = false;
-              received.push(message);
-              socket.write('250 2.0.0 queued\r\n');
-            } else {
-              message += `${line}\n`;
-            }
-            continue;
-          }
-          const verb = line.split(' ')[0]?.toUpperCase();
-          if (verb === 'EHLO') socket.write('250-fake-smtp\r\n250 8BITMIME\r\n');
-          else if (verb === 'RCPT') socket.write(`${recipientReply}\r\n`);
-          else if (verb === 'DATA') {
-            inData = true;
-            socket.write('354 go ahead\r\n');
-          } else if (verb === 'QUIT') socket.end('221 bye\r\n');
-          else socket.write('250 OK\r\n');
-        }
-      });
-      socket.on('error', () => undefined);
-    });
+  /** An SMTP server (test/scripted-smtp.ts) that answers RCPT TO with the given reply and accepts everything else. */
+  async function smtpServer(recipientReply: string): Promise<ScriptedSmtp> {
+    const server = await startScriptedSmtp({ recipientReply });
     servers.push(server);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    return { url: `smtp://127.0.0.1:${(server.address() as AddressInfo).port}`, received };
+    return server;
   }
 
   const email = { to: 'owner@acme-plumbing.com', ...composeSignupEmail(content), messageId: '<signup.onboarding-crm-1@agency.example>' };

@@ -10,9 +10,10 @@ import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/wo
 import { Webhook } from 'standardwebhooks';
 import type { Logger } from 'pino';
 import { inject } from 'vitest';
+import { eventually } from './eventually.js';
 import { freePort } from './free-port.js';
 
-export { freePort };
+export { eventually, freePort };
 import { domainHoldersFrom } from '../activities/domain-holders.js';
 import { crmClientsFrom } from '../crm/clients.js';
 import { createActivities } from '../activities/index.js';
@@ -288,21 +289,6 @@ export async function completedStatus(handle: WorkflowHandle<typeof onboardClien
   }, { what: `${handle.workflowId} to complete` });
 }
 
-/** Polls until the check passes or the time is up; for states reached asynchronously. */
-export async function eventually<T>(check: () => Promise<T | undefined | false>, { timeoutMs = 30_000, intervalMs = 100, what = 'condition' } = {}): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-}
 
 export const TEST_WEBHOOK_SECRET = 'whsec_' + Buffer.from('test-webhook-secret-of-32-bytes!').toString('base64');
 export const TEST_OPS_TOKEN = 'test-ops-token-0123456789';

@@ -4,28 +4,20 @@
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Connection } from '@temporalio/client';
 import { Webhook } from 'standardwebhooks';
+import { eventually } from '../../test/eventually.js';
+import { freePort } from '../../test/free-port.js';
 import { ONBOARDING_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes.js';
+
+export { freePort };
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const MiB = 2 ** 20;
 const CLOCK_TICKS = 100; // USER_HZ on Linux
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -99,19 +91,8 @@ export async function pool(count: number, concurrency: number, work: (i: number)
 }
 
 /** Polls until `check` answers something truthy, or throws after `timeoutMs`. */
-export async function waitFor<T>(what: string, check: () => Promise<T | false | undefined | null>, timeoutMs: number, intervalMs = 250): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await sleep(intervalMs);
-  }
+export function waitFor<T>(what: string, check: () => Promise<T | false | undefined | null>, timeoutMs: number, intervalMs = 250): Promise<T> {
+  return eventually(check, { what, timeoutMs, intervalMs });
 }
 
 export const BENCH_WEBHOOK_SECRET = `whsec_${Buffer.from('benchmark-webhook-secret-32-byte').toString('base64')}`;
