@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { describeNetworkError, parseRetryAfter, ResellerApiError } from '../platforms/api-errors.js';
+import { bodyAsOneLine, ResellerApiError } from '../platforms/api-errors.js';
+import { answerOfShape, callJson, type JsonAnswer } from '../platforms/json-call.js';
 import { CRM_SOURCE_LABELS, type CrmSource } from './types.js';
 
 /**
@@ -30,11 +31,7 @@ export interface CrmCallOptions {
   notFound?: string;
 }
 
-export interface CrmAnswer {
-  status: number;
-  /** The body as JSON; undefined when empty. */
-  json: unknown;
-}
+export type { JsonAnswer as CrmAnswer } from '../platforms/json-call.js';
 
 export class CrmHttp {
   readonly label: string;
@@ -47,60 +44,29 @@ export class CrmHttp {
 
   /** Calls the CRM and parses a 2xx answer with `schema`; field paths only in a shape error. */
   async call<T extends z.ZodType>(method: string, path: string, schema: T, options: CrmCallOptions = {}): Promise<z.output<T>> {
-    const answer = await this.send(method, path, options);
-    const parsed = schema.safeParse(answer.json);
-    if (!parsed.success) {
-      const fields = parsed.error.issues.map((issue) => issue.path.join('.') || '(root)').join(', ');
-      throw new ResellerApiError('unexpected', `${this.what(method, path)} answered ${answer.status} with an unexpected shape (fields: ${fields})`, answer.status);
-    }
-    return parsed.data;
+    return answerOfShape(this.what(method, path), await this.send(method, path, options), schema);
   }
 
   /** Calls the CRM; a status outside 2xx and `accept` throws a classified ResellerApiError. */
-  async send(method: string, path: string, options: CrmCallOptions = {}): Promise<CrmAnswer> {
-    const what = this.what(method, path);
-    let response: Response;
-    try {
-      response = await this.fetch(`${this.options.baseUrl}${path}`, {
-        method,
-        headers: {
-          ...this.options.headers,
-          Accept: 'application/json',
-          ...(options.body === undefined ? {} : { 'Content-Type': 'application/json' }),
-        },
-        body: options.body === undefined ? undefined : JSON.stringify(options.body),
-        signal: AbortSignal.timeout(this.options.timeoutMs),
-        // A redirect is never followed: it would carry the token to wherever it points.
-        redirect: 'manual',
-      });
-    } catch (err) {
-      throw new ResellerApiError('unavailable', `${what} did not answer: ${describeNetworkError(err)}`);
-    }
-    let text: string;
-    try {
-      text = await response.text();
-    } catch (err) {
-      throw new ResellerApiError('unavailable', `${what} answered ${response.status} but the body could not be read: ${describeNetworkError(err)}`, response.status);
-    }
-    const { status } = response;
-    if (status >= 300 && status < 400) {
-      throw new ResellerApiError(
-        'unexpected',
-        `${what} answered ${status}, a redirect (to ${redirectTarget(response)}); not followed, so the token stays here: check ${this.options.settings.url}`,
-        status,
-      );
-    }
-    const accepted = response.ok || (options.accept ?? []).includes(status);
-    if (!accepted) throw this.errorFor(what, response, this.redact(text), options);
-    let json: unknown = undefined;
-    if (text !== '') {
-      try {
-        json = JSON.parse(text);
-      } catch {
-        throw new ResellerApiError('unexpected', `${what} answered ${status} with a body that is not JSON`, status);
-      }
-    }
-    return { status, json };
+  async send(method: string, path: string, options: CrmCallOptions = {}): Promise<JsonAnswer> {
+    return callJson({
+      what: this.what(method, path),
+      url: `${this.options.baseUrl}${path}`,
+      method,
+      headers: this.options.headers,
+      body: options.body,
+      timeoutMs: this.options.timeoutMs,
+      fetch: this.fetch,
+      credential: 'token',
+      urlSetting: this.options.settings.url,
+      accept: options.accept,
+      describeError: (text) => describeCrmErrorBody(this.redact(text)),
+      hints: {
+        unauthorized: `check ${this.options.settings.credentials}: the token must be valid and allowed to read and write contacts`,
+        notFound: options.notFound,
+        rateLimitDelayMs: this.options.rateLimitDelayMs,
+      },
+    });
   }
 
   private what(method: string, path: string): string {
@@ -111,22 +77,6 @@ export class CrmHttp {
     return this.options.secrets.filter((secret) => secret.length > 0).reduce((redacted, secret) => redacted.replaceAll(secret, '[REDACTED]'), text);
   }
 
-  private errorFor(what: string, response: Response, text: string, options: CrmCallOptions): ResellerApiError {
-    const { status } = response;
-    const reason = describeCrmErrorBody(text);
-    const said = `${what} answered ${status}${reason ? `: ${reason}` : ''}`;
-    if (status === 404) return new ResellerApiError('not-found', options.notFound ? `${options.notFound} (${said})` : said, status);
-    if (status === 401 || status === 403) {
-      return new ResellerApiError('unauthorized', `${said} (check ${this.options.settings.credentials}: the token must be valid and allowed to read and write contacts)`, status);
-    }
-    if (status === 429) {
-      const delay = parseRetryAfter(response.headers.get('retry-after')) ?? this.options.rateLimitDelayMs?.(response.headers);
-      return new ResellerApiError('rate-limited', said, status, delay);
-    }
-    if (status >= 500) return new ResellerApiError('unavailable', said, status, parseRetryAfter(response.headers.get('retry-after')));
-    if (status === 400 || status === 409 || status === 422) return new ResellerApiError('rejected', said, status);
-    return new ResellerApiError('unexpected', said, status);
-  }
 }
 
 /**
@@ -138,7 +88,7 @@ export function describeCrmErrorBody(text: string): string {
   try {
     body = JSON.parse(text);
   } catch {
-    return text.replace(/\s+/g, ' ').trim().slice(0, 200);
+    return bodyAsOneLine(text);
   }
   if (!body || typeof body !== 'object' || Array.isArray(body)) return '';
   const fields = body as Record<string, unknown>;
@@ -148,15 +98,6 @@ export function describeCrmErrorBody(text: string): string {
   const code = [fields['category'], fields['errorCode'], fields['code']].find((value) => typeof value === 'string' || typeof value === 'number');
   const parts = [message?.replace(/\s+/g, ' ').trim().slice(0, 240), code === undefined ? undefined : `(${String(code)})`].filter(Boolean);
   return parts.join(' ');
-}
-
-/** Where a redirect points, as scheme and host only (its path or query could carry anything). */
-function redirectTarget(response: Response): string {
-  try {
-    return new URL(response.headers.get('location') ?? '', response.url || 'http://unknown').origin;
-  } catch {
-    return 'an unreadable location';
-  }
 }
 
 /** A rate-limit window header in milliseconds (`X-HubSpot-RateLimit-Interval-Milliseconds`, GoHighLevel's alike). */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { describeNetworkError, parseRetryAfter, ResellerApiError } from '../api-errors.js';
+import { bodyAsOneLine, ResellerApiError } from '../api-errors.js';
+import { answerOfShape, callJson } from '../json-call.js';
 
 export { parseRetryAfter, ResellerApiError, type ResellerErrorKind } from '../api-errors.js';
 
@@ -96,64 +97,21 @@ export class NextNetClient {
 
   private async call<T extends z.ZodType>(method: string, path: string, schema: T, body?: unknown): Promise<z.output<T>> {
     const what = `NextNet ${method} ${path}`;
-    let response: Response;
-    try {
-      response = await this.fetch(`${this.options.baseUrl}${path}`, {
-        method,
-        headers: {
-          'X-Serendipity-API-Key': this.options.apiKey,
-          Accept: 'application/json',
-          ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
-        },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(this.options.timeoutMs),
-        // A redirect is never followed: it would carry the API key to wherever it points.
-        redirect: 'manual',
-      });
-    } catch (err) {
-      throw new ResellerApiError('unavailable', `${what} did not answer: ${describeNetworkError(err)}`);
-    }
-
-    let text: string;
-    try {
-      text = await response.text();
-    } catch (err) {
-      throw new ResellerApiError('unavailable', `${what} answered ${response.status} but the body could not be read: ${describeNetworkError(err)}`, response.status);
-    }
-    if (response.status >= 300 && response.status < 400) {
-      throw new ResellerApiError('unexpected', `${what} answered ${response.status}, a redirect (to ${redirectTarget(response)}); not followed, so the API key stays here: check RESELLER_API_URL`, response.status);
-    }
-    if (!response.ok) throw errorFor(what, response, text.replaceAll(this.options.apiKey, '[REDACTED]'));
-    let json: unknown = undefined;
-    if (text !== '') {
-      try {
-        json = JSON.parse(text);
-      } catch {
-        throw new ResellerApiError('unexpected', `${what} answered ${response.status} with a body that is not JSON`, response.status);
-      }
-    }
-    const parsed = schema.safeParse(json);
-    if (!parsed.success) {
-      // Field paths only: the body may hold a WordPress key.
-      const fields = parsed.error.issues.map((issue) => issue.path.join('.') || '(root)').join(', ');
-      throw new ResellerApiError('unexpected', `${what} answered ${response.status} with an unexpected shape (fields: ${fields})`, response.status);
-    }
-    return parsed.data;
+    const answer = await callJson({
+      what,
+      url: `${this.options.baseUrl}${path}`,
+      method,
+      headers: { 'X-Serendipity-API-Key': this.options.apiKey },
+      body,
+      timeoutMs: this.options.timeoutMs,
+      fetch: this.fetch,
+      credential: 'API key',
+      urlSetting: 'RESELLER_API_URL',
+      describeError: (text) => describeErrorBody(text.replaceAll(this.options.apiKey, '[REDACTED]')),
+      hints: { unauthorized: 'check RESELLER_API_KEY: it must be an organisation-scoped key of a reseller organisation' },
+    });
+    return answerOfShape(what, answer, schema);
   }
-}
-
-function errorFor(what: string, response: Response, text: string): ResellerApiError {
-  const reason = describeErrorBody(text);
-  const status = response.status;
-  const said = `${what} answered ${status}${reason ? `: ${reason}` : ''}`;
-  if (status === 400 || status === 409 || status === 422) return new ResellerApiError('rejected', said, status);
-  if (status === 401 || status === 403) {
-    return new ResellerApiError('unauthorized', `${said} (check RESELLER_API_KEY: it must be an organisation-scoped key of a reseller organisation)`, status);
-  }
-  if (status === 404) return new ResellerApiError('not-found', said, status);
-  if (status === 429) return new ResellerApiError('rate-limited', said, status, parseRetryAfter(response.headers.get('retry-after')));
-  if (status >= 500) return new ResellerApiError('unavailable', said, status, parseRetryAfter(response.headers.get('retry-after')));
-  return new ResellerApiError('unexpected', said, status);
 }
 
 /** `{"detail": "..."}` or Django-style field errors `{"field": ["..."]}`, flattened to one short line. */
@@ -162,7 +120,7 @@ export function describeErrorBody(text: string): string {
   try {
     body = JSON.parse(text);
   } catch {
-    return text.replace(/\s+/g, ' ').trim().slice(0, 200);
+    return bodyAsOneLine(text);
   }
   if (body && typeof body === 'object' && !Array.isArray(body)) {
     // Failure messages reach workflow history and the UI: only messages are copied, never a secret-like field's
@@ -183,16 +141,6 @@ export function describeErrorBody(text: string): string {
 }
 
 const SECRET_FIELD = /key|token|secret|password|authorization/i;
-
-/** Where a redirect points, as scheme and host only (its path or query could carry anything). */
-function redirectTarget(response: Response): string {
-  try {
-    const location = new URL(response.headers.get('location') ?? '', response.url || 'http://unknown');
-    return location.origin;
-  } catch {
-    return 'an unreadable location';
-  }
-}
 
 /** Verification states we act on; NextNet does not document its strings, so unknown ones count as pending. */
 export type VerificationState = 'verified' | 'pending' | 'failing';
