@@ -169,4 +169,46 @@ describe('onboardings from a CRM’s own webhook', { timeout: 120_000 }, () => {
       return read.properties.onboarding_status === 'completed';
     }, { what: 'the record to catch up', timeoutMs: 50_000 });
   });
+
+  it('write-back failing past the stall alert: the onboarding needs attention for it, keeps its run open until the write lands, and never tells the CRM about itself', async () => {
+    // An API whose onboardings raise the alert after 1.5 s of failing calls; the CRM's webhooks go to it for this test.
+    const alerting = await serveApi({
+      temporal: stack.client,
+      vault: stack.vault,
+      taskQueue: stack.taskQueue,
+      crmIntake: loadConfig({ GHL_LOCATION_IDS: stack.simulator.knobs.crm.gohighlevel.locationId() }).crmIntake,
+      defaultServices: ['nextnet'],
+      stallAlertMs: 1_500,
+    });
+    await stack.simulatorCall('POST', '/_simulator/crm/webhooks', { webhookUrl: `${alerting.url}/webhooks` });
+    const domain = `stuckcrm-${unique()}.example.com`;
+    await stack.simulatorCall('POST', '/_simulator/hubspot/faults', { route: 'update-contact', kind: 'status', status: 503, times: 1_000 });
+    let onboardingId = '';
+    let contactId = '';
+    try {
+      const contact = await crmCall('hubspot', 'POST', '/crm/v3/objects/contacts', { properties: { email: `owner@${domain}`, website: domain } });
+      contactId = contact.id;
+      onboardingId = `onboarding-hubspot-${stack.simulator.knobs.crm.hubspot.portalId()}-${contactId}`;
+      const stuck = await eventually(async () => {
+        const status = await statusOf(onboardingId);
+        return status?.status === 'completed' && status.needsAttention?.items.some((item) => item.code === 'crm-write-failing') && status;
+      }, { what: 'the write-back stall alert', timeoutMs: 60_000 });
+      expect(stuck.needsAttention?.reason).toMatch(/HubSpot/);
+      // The run stays open while its last progress has not reached the CRM.
+      expect((await stack.client.workflow.getHandle(onboardingId).describe()).status.name).toBe('RUNNING');
+    } finally {
+      await stack.simulatorCall('DELETE', '/_simulator/hubspot/faults');
+      await stack.simulatorCall('POST', '/_simulator/crm/webhooks', { webhookUrl: `${api.url}/webhooks` });
+      await alerting.close();
+    }
+    // Once HubSpot answers: the record reads completed with nothing to do, the alert clears and the run completes.
+    const read = await eventually(async () => {
+      const r = await crmCall('hubspot', 'GET', `/crm/v3/objects/contacts/${contactId}?properties=onboarding_status,onboarding_needs_attention`);
+      return r.properties.onboarding_status === 'completed' && r;
+    }, { what: 'the record to catch up', timeoutMs: 50_000 });
+    expect(read.properties.onboarding_needs_attention ?? '').toBe('');
+    const result = await stack.client.workflow.getHandle(onboardingId).result();
+    expect(result.status).toBe('completed');
+    expect(result.needsAttention).toBeNull();
+  });
 });

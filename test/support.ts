@@ -351,6 +351,8 @@ export async function serveApi(options: {
   offboardingGraceMs?: number;
   inFlightSettleMs?: number;
   failedRetentionMs?: number;
+  /** How long a call may keep failing before the onboarding needs attention; absent: the engine's default. */
+  stallAlertMs?: number;
   defaultServices?: PlatformName[];
   availableServices?: PlatformName[];
   /** The CRMs' own webhooks (POST /webhooks/<source>); absent: every one answers 404 (not configured). */
@@ -369,6 +371,7 @@ export async function serveApi(options: {
       offboardingGraceMs: options.offboardingGraceMs ?? 0,
       ...(options.inFlightSettleMs !== undefined ? { inFlightSettleMs: options.inFlightSettleMs } : {}),
       ...(options.failedRetentionMs !== undefined ? { failedRetentionMs: options.failedRetentionMs } : {}),
+      ...(options.stallAlertMs !== undefined ? { stallAlertMs: options.stallAlertMs } : {}),
       ...(options.crmIntake ? { crmIntake: options.crmIntake } : {}),
     },
     temporal: options.temporal,
