@@ -78,6 +78,7 @@ const ACTIVITY_OWNERS = {
   checkNetlifyDns: 'netlify',
   secureNetlifySite: 'netlify',
   deleteNetlifySite: 'netlify',
+  findOwnNetlifySite: 'netlify',
   registerClientDomain: 'nextnet',
   checkDomainVerification: 'nextnet',
   checkStoredKey: 'nextnet',

@@ -1,6 +1,7 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PlatformName } from '../platforms/catalog.js';
 import { getStatus } from '../workflows/definitions.js';
 import { clientCreatedEvent, decodedHistory, eventually, serveApi, TEST_LOAD_BALANCER_IP, TEST_NETLIFY_TOKEN, uniqueClient, type TestStack, crmEvent, deliver, startStackWithApis } from './support.js';
 
@@ -334,5 +335,39 @@ describe('churn and reactivation of a Netlify and NextNet client', () => {
       const sites = (await simSites()).filter((s) => s.user_id === (stalled.netlify!.userId ?? ''));
       expect(sites).toHaveLength(1);
     });
+  });
+
+  it.each<[PlatformName[]]>([[['netlify']], [[...BOTH]]])('a domain corrected while the site creation keeps failing after its answer was lost: the site it made moves, there is no second one (plan %j)', async (plan) => {
+    const client = uniqueClient();
+    // The first attempt finds no site and creates one, but its answer is lost; every later attempt fails at its first call.
+    await stack.simulatorCall('POST', '/_simulator/netlify/faults', { route: 'get-site', kind: 'status', status: 404, times: 1 });
+    await stack.simulatorCall('POST', '/_simulator/netlify/faults', { route: 'create-site', kind: 'drop-after-write', times: 1 });
+    await stack.simulatorCall('POST', '/_simulator/netlify/faults', { route: 'get-site', kind: 'status', status: 503, times: 1_000 });
+    const corrected = `fixed-${client.domain}`;
+    try {
+      const handle = await stack.startOnboarding(client, { stallAlertMs: 300 }, plan);
+      await eventually(async () => (await handle.query(getStatus)).needsAttention?.items.some((i) => i.code === 'reseller-failing'), { what: 'the stall alert' });
+      const made = (await simSites()).filter((site) => site.custom_domain === client.domain);
+      expect(made).toHaveLength(1);
+      const outcome = await handle.executeUpdate('retry', { args: [{ corrections: { domain: corrected }, by: 'test' }] });
+      expect(outcome).toMatchObject({ resumesAt: 'netlify-site', changedFields: ['domain'] });
+      await stack.simulatorCall('DELETE', '/_simulator/netlify/faults');
+
+      const moved = await eventually(async () => {
+        const s = await handle.query(getStatus);
+        return s.netlify?.site?.customDomain === corrected && s;
+      }, { what: 'the site to move' });
+      expect(moved.netlify!.site!.id).toBe(made[0]!.id);
+      await stack.simulatorCall('PUT', `/_simulator/dns/records/${corrected}`, { records: [{ type: 'A', value: TEST_LOAD_BALANCER_IP }] });
+      await stack.simulatorCall('PUT', `/_simulator/dns/records/www.${corrected}`, { records: [{ type: 'CNAME', value: `${moved.netlify!.site!.name}.netlify.app` }] });
+      await handle.signal('checkDnsNow');
+      const result = await handle.result();
+      expect(result).toMatchObject({ status: 'completed', domain: corrected, needsAttention: null });
+      // One site for the client, on the corrected domain: none left behind on the old one.
+      const sites = (await simSites()).filter((site) => site.user_id === (moved.netlify!.userId ?? ''));
+      expect(sites.map((site) => site.custom_domain)).toEqual([corrected]);
+    } finally {
+      await stack.simulatorCall('DELETE', '/_simulator/netlify/faults');
+    }
   });
 });

@@ -55,6 +55,8 @@ const DEFAULT_STALL_ALERT_MS = 15 * 60_000;
 const DEFAULT_FAILED_RETENTION_MS = 30 * 86_400_000;
 /** Runs started before this patch are NextNet-only onboardings of the frozen `onboardClientV1`. */
 export const PLAN_PATCH = 'onboarding-plan';
+/** Corrections applied after a stopped call release from the status that call left (its step still running). */
+export const CORRECTION_SEES_STOPPED_STEP = 'correction-sees-stopped-step';
 
 /**
  * Onboards one client onto the platforms of its plan: each platform's setup steps (Netlify user and token, NextNet
@@ -274,7 +276,13 @@ export async function onboardClient(input: OnboardingInput): Promise<OnboardingS
     const stoppedAt = running ? (JSON.parse(JSON.stringify(status)) as OnboardingStatus) : null;
     if (running) Object.assign(running, { state: 'pending', finishedAt: null, detail: 'stopped for a correction' });
     const outcome = applyRetry(retry);
-    if (stoppedAt) correctionPending ??= stoppedAt;
+    if (stoppedAt) {
+      // The platforms release from the status as the stopped call left it, its step still running (an attempt may
+      // have got through). Without the patch, the snapshot applyRetry takes (the step already reset) won whenever a
+      // platform had steps to redo, and an interrupted registration or site creation was not looked for.
+      if (patched(CORRECTION_SEES_STOPPED_STEP)) correctionPending = stoppedAt;
+      else correctionPending ??= stoppedAt;
+    }
     log.info('correction applied after the call under way ended', { resumesAt: outcome.resumesAt, changedFields: outcome.changedFields });
     for (const platform of platforms) await platform.recheckAfterRetry?.(ctx);
     publish();

@@ -88,6 +88,21 @@ export function createNetlifyActivities(deps: NetlifyActivityDependencies) {
       }
     },
 
+    /**
+     * The client's own site on `domain`, seen with the client's token (so never another client's), or null. For a
+     * site creation stopped by a correction whose answer was lost: the site it made is the one the redone step moves.
+     */
+    async findOwnNetlifySite(input: { onboardingId: string; secretScope?: string; domain: string }): Promise<NetlifySiteRef | null> {
+      try {
+        const user = await asClientUser(input.secretScope ?? input.onboardingId, 'find the client site an interrupted creation made');
+        const site = await user.getSite(input.domain);
+        activityLogger(deps.logger, { onboardingId: input.onboardingId, domain: input.domain }).info({ siteId: site?.id ?? null }, site ? 'Netlify site of an interrupted creation found' : 'no Netlify site of an interrupted creation');
+        return site ? siteRef(site, input.domain, true) : null;
+      } catch (err) {
+        throw asRetryableFailure(err);
+      }
+    },
+
     /** The engine's own look at the client's DNS: what each record is, and what Netlify needs it to be. */
     async checkNetlifyDns(input: { domain: string; siteName: string }): Promise<{ ok: boolean; records: DnsRecordCheck[]; summary: string }> {
       const diagnosis = await diagnoseNetlifyDns({ domain: input.domain, siteName: input.siteName, loadBalancerIp: netlify.loadBalancerIp, resolvers: netlify.dnsResolvers });

@@ -96,6 +96,20 @@ export const netlifySteps: PlatformSteps = {
     return { verified: diagnosis.ok, detail: `Netlify: ${diagnosis.summary}` };
   },
 
+  async releaseOldIdentity(ctx, previous) {
+    // A site creation stopped by the correction may have made the site, its answer lost: found by the old domain
+    // among the client's own sites, it is the site the redone step moves, so there is never a second one.
+    const progress = ctx.status.netlify;
+    if (!progress || progress.site || previous.steps.find((s) => s.name === 'netlify-site')?.state !== 'running') return;
+    const found = await ctx.call(
+      `Looking for the Netlify site of ${previous.domain}`,
+      netlify.findOwnNetlifySite.executeWithOptions(ctx.withSummary(resellerCallOptions, `Find the Netlify site an interrupted creation made for ${previous.domain}`), [
+        { onboardingId: ctx.onboardingId, secretScope: ctx.secretScope, domain: previous.domain },
+      ]),
+    );
+    if (found) progress.site = found;
+  },
+
   redoAfterCorrection(status, changedFields) {
     if (!status.netlify) return [];
     // The user is keyed by the CRM client id: a new email logs the same user in anew. A new domain moves the site.
