@@ -1,6 +1,6 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getStatus, checkDnsNow, retryOnboarding } from '../workflows/definitions.js';
+import { getStatus, checkDnsNow, MEMO_REASON, retryOnboarding } from '../workflows/definitions.js';
 import { completedStatus, decodedHistory, eventually, startTestStack, uniqueClient, type TestStack } from './support.js';
 
 interface SimDomain {
@@ -341,6 +341,9 @@ describe('the onboarding workflow, on a real Temporal dev server', () => {
       expect(await registerCalls(client.domain)).toHaveLength(1);
       const lastRunEvents = (await handle.fetchHistory()).events ?? [];
       expect(lastRunEvents.length).toBeLessThan(60);
+      // The run started with its reason in the memo, so the ops list never shows it without one.
+      const reason = (await decodedHistory(handle)).events?.[0]?.workflowExecutionStartedEventAttributes?.memo?.fields?.[MEMO_REASON];
+      expect(reason?.data ? (JSON.parse(Buffer.from(reason.data).toString('utf8')) as unknown) : null).toMatch(/\S/);
     });
   });
 });

@@ -4,7 +4,7 @@ import {
   ApplicationFailure,
   CancellationScope,
   condition,
-  continueAsNew,
+  makeContinueAsNewFunc,
   isCancellation,
   log,
   patched,
@@ -550,7 +550,9 @@ export async function onboardClient(input: OnboardingInput): Promise<OnboardingS
         // A correction that arrived meanwhile (say during the ops alert) is handled in this run, never dropped.
         if (correctionPending) return 'corrected';
         await crmWritesDone();
-        await continueAsNew<typeof onboardClient>({ onboardingId, client: status.client, settings, receivedAt: input.receivedAt, services: plan, carried: status, ...(crm ? { crm } : {}) });
+        // The memo goes with the run (search attributes are carried by the server; the memo is not), so the ops list
+        // never shows the new run without its reason while its first workflow task waits.
+        await makeContinueAsNewFunc<typeof onboardClient>({ memo: { [MEMO_REASON]: reasonLine(status) } })({ onboardingId, client: status.client, settings, receivedAt: input.receivedAt, services: plan, carried: status, ...(crm ? { crm } : {}) });
       }
 
       const interval = dns.nextIntervalMs ?? settings.dnsPollInitialMs;
