@@ -16,7 +16,7 @@ import { payloadDataConverter } from '../config/payload-codec.js';
 import { temporalConnectionOptions } from '../config/temporal-connection.js';
 import { classifyVerificationStatus, NextNetClient, type ListedDomain } from '../platforms/nextnet/client.js';
 import { checkDnsNow, ONBOARDING_WORKFLOW_TYPE } from '../workflows/definitions.js';
-import { OnboardingDomain } from '../workflows/search-attributes.js';
+import { OnboardingDomain, rawSearchAttribute } from '../workflows/search-attributes.js';
 
 export interface DnsSweepOptions {
   nextnet: { listDomains(): Promise<ListedDomain[]> };
@@ -56,16 +56,6 @@ const VISIBILITY_PAGE_SIZE = 1_000;
 
 const normalise = (host: string) => host.trim().toLowerCase().replace(/\.$/, '');
 
-/** A Keyword search attribute's value: JSON in the payload's data. */
-function searchAttributeText(payload: { data?: Uint8Array | null } | null | undefined): string | undefined {
-  if (!payload?.data) return undefined;
-  try {
-    const value: unknown = JSON.parse(Buffer.from(payload.data).toString('utf8'));
-    return typeof value === 'string' ? value : undefined;
-  } catch {
-    return undefined;
-  }
-}
 const quote = (value: string) => `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 
 export function startDnsSweep(options: DnsSweepOptions): DnsSweep {
@@ -88,8 +78,8 @@ export function startDnsSweep(options: DnsSweepOptions): DnsSweep {
       do {
         const page = await options.client.workflowService.listWorkflowExecutions({ namespace: options.namespace ?? 'default', query, pageSize: VISIBILITY_PAGE_SIZE, nextPageToken });
         for (const run of page.executions ?? []) {
-          const domain = searchAttributeText(run.searchAttributes?.indexedFields?.[OnboardingDomain.name]);
-          if (domain && run.execution?.workflowId && hosts.has(normalise(domain))) ids.push(run.execution.workflowId);
+          const domain = rawSearchAttribute(run.searchAttributes?.indexedFields, OnboardingDomain.name);
+          if (typeof domain === 'string' && run.execution?.workflowId && hosts.has(normalise(domain))) ids.push(run.execution.workflowId);
         }
         nextPageToken = page.nextPageToken?.length ? page.nextPageToken : undefined;
       } while (nextPageToken);

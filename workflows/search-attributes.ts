@@ -12,3 +12,20 @@ export const NeedsAttention = defineSearchAttributeKey('NeedsAttention', SearchA
 export const OnboardingPlatforms = defineSearchAttributeKey('OnboardingPlatforms', SearchAttributeType.KEYWORD_LIST);
 
 export const ONBOARDING_SEARCH_ATTRIBUTES = [CrmClientId, OnboardingDomain, OnboardingStatus, NeedsAttention, OnboardingPlatforms];
+
+/** Search attributes as a visibility or describe answer holds them, undecoded. */
+export type RawSearchAttributes = Record<string, { data?: Uint8Array | null } | null | undefined> | null | undefined;
+
+/**
+ * One search attribute's value from a raw answer: plain JSON payloads, never encrypted, so no codec (and no key) is
+ * needed to read them; undefined when absent or unreadable.
+ */
+export function rawSearchAttribute(fields: RawSearchAttributes, name: string): unknown {
+  const data = fields?.[name]?.data;
+  if (!data) return undefined;
+  try {
+    return JSON.parse(new TextDecoder().decode(data));
+  } catch {
+    return undefined;
+  }
+}

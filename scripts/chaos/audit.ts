@@ -6,7 +6,7 @@
 import { open } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
-import { NeedsAttention, OnboardingStatus } from '../../workflows/search-attributes.js';
+import { NeedsAttention, OnboardingStatus, rawSearchAttribute } from '../../workflows/search-attributes.js';
 import type { ChaosClient } from './crm.js';
 import { eachLimited } from './crm.js';
 import type { ReceivedEmail } from './smtp-sink.js';
@@ -28,25 +28,12 @@ interface Snapshot {
 
 const WORKFLOW_STATUS = ['UNSPECIFIED', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED', 'TERMINATED', 'CONTINUED_AS_NEW', 'TIMED_OUT'];
 
-type IndexedFields = Record<string, { data?: Uint8Array | null } | undefined> | null | undefined;
-
-/** A search attribute's value: plain JSON payloads (never encrypted, so no codec is needed to read them). */
-function searchAttribute(fields: IndexedFields, name: string): unknown {
-  const data = fields?.[name]?.data;
-  if (!data) return undefined;
-  try {
-    return JSON.parse(Buffer.from(data).toString('utf8'));
-  } catch {
-    return undefined;
-  }
-}
-
 /** The onboarding as Temporal describes it, from its search attributes (`OnboardingStatus`, `NeedsAttention`). */
 async function describeOnboarding(connection: Connection, workflowId: string): Promise<Snapshot> {
   try {
     const { workflowExecutionInfo: info } = await connection.workflowService.describeWorkflowExecution({ namespace: 'default', execution: { workflowId } });
-    const fields = info?.searchAttributes?.indexedFields as IndexedFields;
-    return snapshotOf(WORKFLOW_STATUS[info?.status ?? 0] ?? 'UNKNOWN', String(searchAttribute(fields, OnboardingStatus.name) ?? 'unknown'), searchAttribute(fields, NeedsAttention.name) === true);
+    const fields = info?.searchAttributes?.indexedFields;
+    return snapshotOf(WORKFLOW_STATUS[info?.status ?? 0] ?? 'UNKNOWN', String(rawSearchAttribute(fields, OnboardingStatus.name) ?? 'unknown'), rawSearchAttribute(fields, NeedsAttention.name) === true);
   } catch (err) {
     const code = (err as { code?: number }).code;
     return { settled: false, verdict: 'lost', detail: code === 5 ? 'no workflow' : `describe failed: ${(err as Error).message}` };
